@@ -1,0 +1,22 @@
+"""Domain errors. Handlers map them to the HTTP contract's error shape in one place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """An error the caller can act on; `code` is the contract's error code."""
+
+    code = "internal_error"
+    status = 500
+
+    def __init__(self, message: str, details: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+
+class DatabaseUnavailableError(DomainError):
+    code = "service_unavailable"
+    status = 503

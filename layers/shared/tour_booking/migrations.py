@@ -1,0 +1,102 @@
+"""Applies the numbered SQL files of `sql/` in order, once.
+
+Each file runs in its own transaction and is recorded with its SHA-256; a recorded file whose text changed
+is refused. A session-level advisory lock makes concurrent runs (two deploys, two laptops' `make migrate`)
+apply each file once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+# Any fixed bigint: it names this project's migration lock among the server's advisory locks.
+MIGRATION_LOCK_KEY = 0x746F75725F6D6967
+
+CREATE_LEDGER = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version TEXT PRIMARY KEY,
+    checksum TEXT NOT NULL,
+    applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
+);
+COMMENT ON TABLE schema_migrations IS 'Migration files applied to this database, with the SHA-256 of each';
+"""
+
+
+class MigrationError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def load_migrations(directory: Path) -> list[Migration]:
+    files = sorted(directory.glob("*.sql"))
+    if not files:
+        raise MigrationError(f"no migration files in {directory}")
+    return [Migration(path.name, path.read_text(encoding="utf-8")) for path in files]
+
+
+def apply_migrations(conninfo: str, directory: Path) -> list[str]:
+    """Applies what is pending and returns the versions applied now (empty when up to date)."""
+    migrations = load_migrations(directory)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
+        try:
+            conn.execute(CREATE_LEDGER)
+            rows = conn.execute("SELECT version, checksum FROM schema_migrations").fetchall()
+            applied = dict(rows)
+            _refuse_changed(migrations, applied)
+            done: list[str] = []
+            for migration in migrations:
+                if migration.version in applied:
+                    continue
+                with conn.transaction():
+                    conn.execute(migration.sql.encode())
+                    conn.execute(
+                        "INSERT INTO schema_migrations (version, checksum) VALUES (%s, %s)",
+                        (migration.version, migration.checksum),
+                    )
+                done.append(migration.version)
+            return done
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+
+
+def _refuse_changed(migrations: list[Migration], applied: dict[str, str]) -> None:
+    changed = [m.version for m in migrations if m.version in applied and applied[m.version] != m.checksum]
+    if changed:
+        raise MigrationError(
+            f"applied migrations changed since they ran: {', '.join(changed)}; add a new file instead"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tour_booking.db import conninfo  # noqa: PLC0415 - keeps the module importable without settings
+
+    parser = argparse.ArgumentParser(description="Apply the SQL migrations to DATABASE_URL.")
+    parser.add_argument("directory", type=Path, nargs="?", default=Path("sql"))
+    args = parser.parse_args(argv)
+    try:
+        applied = apply_migrations(conninfo(), args.directory)
+    except (MigrationError, psycopg.Error) as error:
+        print(f"migration failed: {error}", file=sys.stderr)
+        return 1
+    print(f"applied {len(applied)} migration(s): {', '.join(applied)}" if applied else "schema is up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

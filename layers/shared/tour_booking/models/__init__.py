@@ -1,0 +1,1 @@
+"""Pydantic models of the domain: the tour, the tour schedule, availability."""

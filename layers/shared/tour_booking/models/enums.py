@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class TourType(StrEnum):
+    IN_PERSON = "in_person"
+    VIRTUAL = "virtual"
+    SELF_GUIDED = "self_guided"
+
+
+class TourStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    CONFIRMED = "confirmed"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+
+
+class SyncStatus(StrEnum):
+    PENDING = "pending"
+    SUCCESS = "success"
+    FAILED = "failed"
+
+
+ACTIVE_STATUSES = frozenset({TourStatus.SCHEDULED, TourStatus.CONFIRMED})
+
+# Status moves only forward (SPEC.md): scheduled -> confirmed -> completed | no_show; active -> cancelled.
+ALLOWED_TRANSITIONS: dict[TourStatus, frozenset[TourStatus]] = {
+    TourStatus.SCHEDULED: frozenset({TourStatus.CONFIRMED, TourStatus.CANCELLED}),
+    TourStatus.CONFIRMED: frozenset({TourStatus.COMPLETED, TourStatus.NO_SHOW, TourStatus.CANCELLED}),
+    TourStatus.COMPLETED: frozenset(),
+    TourStatus.CANCELLED: frozenset(),
+    TourStatus.NO_SHOW: frozenset(),
+}

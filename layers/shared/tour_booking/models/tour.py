@@ -1,0 +1,53 @@
+"""The tour: one row of tour_booking_sync."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+from tour_booking.models.enums import SyncStatus, TourStatus, TourType
+
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+# E.164-ish: digits with optional +, spaces, dots, dashes and parentheses; 7 to 15 digits checked below.
+Phone = Annotated[str, Field(min_length=7, max_length=25, pattern=r"^\+?[0-9 ().-]+$")]
+
+
+class Prospect(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    first_name: Name
+    last_name: Name
+    email: Annotated[EmailStr, Field(max_length=254)] | None = None
+    phone: Phone | None = None
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Prospect:
+        if self.email is None and self.phone is None:
+            raise ValueError("give at least one of email or phone")
+        if self.phone is not None and not 7 <= sum(c.isdigit() for c in self.phone) <= 15:
+            raise ValueError("phone must hold 7 to 15 digits")
+        return self
+
+
+class Tour(BaseModel):
+    id: UUID
+    conversation_id: UUID
+    property_id: UUID
+    resman_appointment_id: str | None
+    resman_prospect_id: str | None
+    tour_type: TourType
+    scheduled_datetime: AwareDatetime
+    status: TourStatus
+    prospect_info: Prospect
+    staff_notes: str | None
+    sync_status: SyncStatus
+    version: int
+    synced_version: int
+    sync_attempts: int
+    last_sync_error: str | None
+    last_synced_at: datetime | None
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,58 @@
+"""Configuration, parsed once per container from the environment (names as SPEC.md gives them)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    # Database: DATABASE_URL locally; in AWS the RDS secret plus the RDS Proxy endpoint.
+    database_url: str | None = None
+    db_secret_arn: str | None = None
+    db_host: str | None = None
+    db_port: int | None = None
+    db_name: str | None = None
+    db_connect_timeout_seconds: int = Field(default=5, ge=1)
+    db_statement_timeout_ms: int = Field(default=5000, ge=0)
+    # psycopg prepares a statement after it ran this often; prepared statements pin RDS Proxy sessions,
+    # so "off" (or an empty value) disables them there.
+    db_prepare_threshold: int | None = 5
+
+    sync_queue_url: str | None = None
+
+    resman_base_url: str = "https://api.myresman.com"
+    resman_secret_arn: str | None = None
+    resman_integration_partner_id: str | None = None
+    resman_api_key: str | None = None
+    resman_timeout_seconds: float = Field(default=10.0, gt=0)
+    resman_max_attempts: int = Field(default=4, ge=1)
+    resman_backoff_base_seconds: float = Field(default=0.5, ge=0)
+    resman_backoff_max_seconds: float = Field(default=20.0, ge=0)
+    resman_max_concurrency_per_account: int = Field(default=2, ge=1)
+    resman_prospect_source_id: str | None = None
+    resman_appointment_event_type: str = "Appointment"
+
+    cache_refresh_interval_minutes: int = Field(default=15, ge=1)
+    refresh_horizon_days: int = Field(default=14, ge=1, le=365)
+    refresh_concurrency: int = Field(default=8, ge=1)
+    refresh_window_overlap_minutes: int = Field(default=5, ge=0)
+    no_show_grace_minutes: int = Field(default=120, ge=0)
+    sweeper_pending_age_seconds: int = Field(default=300, ge=0)
+    idempotency_ttl_hours: int = Field(default=24, ge=1)
+
+    @field_validator("db_prepare_threshold", mode="before")
+    @classmethod
+    def _off_means_none(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in {"", "off", "none", "disabled"}:
+            return None
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from tests.database import SQL_DIR, TRUNCATE, scratch_database
+from tools.embedded_postgres import database_url
+from tour_booking import db
+from tour_booking.migrations import apply_migrations
+from tour_booking.settings import get_settings
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """The PostgreSQL server of this run: DATABASE_URL, or an embedded one started for it."""
+    with database_url() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def migrated_url(server_url: str) -> Iterator[str]:
+    """A database of this run with every migration applied; the code under test is pointed at it."""
+    with scratch_database(server_url) as url:
+        apply_migrations(url, SQL_DIR)
+        previous = os.environ.get("DATABASE_URL")
+        os.environ["DATABASE_URL"] = url
+        get_settings.cache_clear()
+        yield url
+        db.close()
+        if previous is None:
+            os.environ.pop("DATABASE_URL", None)
+        else:
+            os.environ["DATABASE_URL"] = previous
+        get_settings.cache_clear()
+
+
+@pytest.fixture
+def clean_db(migrated_url: str) -> Iterator[str]:
+    """The migrated database, emptied before the test."""
+    with psycopg.connect(migrated_url, autocommit=True) as conn:
+        conn.execute(TRUNCATE)
+    yield migrated_url
+
+
+@pytest.fixture
+def conn(clean_db: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    """A plain autocommit connection to the emptied, migrated database, for arranging and checking."""
+    with psycopg.connect(clean_db, autocommit=True) as connection:
+        yield connection
