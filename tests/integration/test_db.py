@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import psycopg
-
 from tour_booking import db
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from tour_booking.migrations import MigrationError, apply_migrations, load_migrations
 
 from tests.database import SQL_DIR, scratch_database
-from tour_booking.migrations import MigrationError, apply_migrations, load_migrations
 
 pytestmark = pytest.mark.migrations
 
@@ -61,7 +61,7 @@ def test_concurrent_runs_apply_each_file_once(empty_url: str) -> None:
         barrier.wait()
         try:
             results.append(apply_migrations(empty_url, SQL_DIR))
-        except BaseException as error:  # noqa: BLE001 - reported by the assertion below
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=run) for _ in range(4)]

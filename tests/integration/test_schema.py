@@ -139,7 +139,7 @@ def test_the_view_gives_completion_and_sync_success_rates_per_property(conn: Con
 
     def tour(pid: uuid.UUID, status: str, sync_status: str) -> None:
         _tour(conn, pid, cid, status=status, sync_status=sync_status,
-              scheduled_datetime=f"2030-01-07T00:00:00Z", staff_notes=str(next(hours)))
+              scheduled_datetime="2030-01-07T00:00:00Z", staff_notes=str(next(hours)))
 
     tour(a, "completed", "success")
     tour(a, "scheduled", "success")

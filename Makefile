@@ -1,0 +1,70 @@
+# The project's front door. Each target creates the virtual environment and installs what it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/shared/requirements.txt | cksum | cut -d' ' -f1)
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+# sam build runs the layer's build with the Lambda runtime's Python (3.12).
+SAM_PYTHON ?= $(shell command -v python3.12 2>/dev/null || (command -v pyenv >/dev/null && PYENV_VERSION=$$(pyenv versions --bare | grep '^3\.12' | tail -1) pyenv which python 2>/dev/null))
+
+export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
+
+.PHONY: venv test lint migrate dev bench openapi sam-validate sam-build clean
+
+$(STAMP): requirements-dev.txt layers/shared/requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required (PYTHON=$(PYTHON))" >&2; exit 1; }
+	rm -f $(VENV)/.installed-*
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+venv: $(STAMP)
+
+test: $(STAMP)  ## run the tests (embedded PostgreSQL unless DATABASE_URL is set)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)  ## ruff and mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/mypy layers/shared functions tools tests
+
+migrate: $(STAMP)  ## apply sql/ to DATABASE_URL
+	@test -n "$$DATABASE_URL" || { echo "set DATABASE_URL (make dev starts its own database)" >&2; exit 2; }
+	$(BIN)/python -m tour_booking.migrations sql
+
+dev: $(STAMP)  ## run the whole system locally
+	$(BIN)/python -m tools.dev
+
+bench: $(STAMP)  ## run the benchmarks (not part of the tests)
+	$(BIN)/python -m bench
+
+openapi: $(STAMP)  ## regenerate the checked-in OpenAPI document
+	$(BIN)/python -m tools.openapi > openapi.json
+
+$(SAM):
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli
+
+sam-validate: $(SAM)
+	$(SAM) validate --lint
+
+sam-build: $(SAM)
+	@test -n "$(SAM_PYTHON)" || { echo "sam build needs Python 3.12 on PATH" >&2; exit 1; }
+	PATH="$(dir $(SAM_PYTHON)):$$PATH" $(SAM) build
+
+# Called by `sam build` (BuildMethod: makefile). The layer is precompiled: Lambda's /opt is read-only,
+# so without .pyc files every cold start compiles it again.
+build-SharedLayer:
+	$(SAM_PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" --platform manylinux2014_x86_64 \
+		--implementation cp --python-version 3.12 --only-binary=:all: -r layers/shared/requirements.txt
+	cp -r layers/shared/tour_booking "$(ARTIFACTS_DIR)/python/"
+	$(SAM_PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"
+
+build-MigrateFunction:
+	cp functions/migrate/app.py "$(ARTIFACTS_DIR)/"
+	cp -r sql "$(ARTIFACTS_DIR)/sql"
+
+clean:
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

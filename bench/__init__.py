@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): not tests; each module prints its own table."""

@@ -1,0 +1,25 @@
+"""Runs every benchmark module of this package that has a `main()`, or those named on the command line."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+
+import bench
+
+
+def main(argv: list[str]) -> int:
+    names = argv or sorted(m.name for m in pkgutil.iter_modules(bench.__path__) if not m.name.startswith("_"))
+    for name in names:
+        module = importlib.import_module(f"bench.{name}")
+        runner = getattr(module, "main", None)
+        if runner is None:
+            continue
+        print(f"\n== bench.{name} ==", flush=True)
+        runner()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

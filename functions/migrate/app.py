@@ -1,0 +1,57 @@
+"""Applies sql/ after each deploy, as a CloudFormation custom resource (or when invoked directly)."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from tour_booking.db import conninfo
+from tour_booking.migrations import apply_migrations
+
+logger = Logger()
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if "RequestType" not in event:
+        applied = apply_migrations(conninfo(), SQL_DIR)
+        logger.info("migrations applied", extra={"applied": applied})
+        return {"applied": applied}
+    status, reason, data = "SUCCESS", "", {}
+    try:
+        # Deleting the stack must not touch the data; only Create and Update migrate.
+        if event["RequestType"] in {"Create", "Update"}:
+            applied = apply_migrations(conninfo(), SQL_DIR)
+            data = {"Applied": ",".join(applied)}
+            logger.info("migrations applied", extra={"applied": applied})
+    except Exception as error:
+        logger.exception("migration failed")
+        status, reason = "FAILED", f"{type(error).__name__}: {error}"[:500]
+    _answer_cloudformation(event, context, status, reason, data)
+    return {"Status": status}
+
+
+def _answer_cloudformation(
+    event: dict[str, Any], context: LambdaContext, status: str, reason: str, data: dict[str, str]
+) -> None:
+    body = json.dumps(
+        {
+            "Status": status,
+            "Reason": reason or f"see log stream {context.log_stream_name}",
+            "PhysicalResourceId": event.get("PhysicalResourceId", "schema-migrations"),
+            "StackId": event["StackId"],
+            "RequestId": event["RequestId"],
+            "LogicalResourceId": event["LogicalResourceId"],
+            "Data": data,
+        }
+    ).encode()
+    request = urllib.request.Request(  # noqa: S310 - CloudFormation's pre-signed https URL
+        event["ResponseURL"], data=body, method="PUT", headers={"Content-Type": ""}
+    )
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+        pass
