@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed-$(shell cat requirements-dev.txt layers/shared/requi
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
 # sam build runs the layer's build with the Lambda runtime's Python (3.12).
-SAM_PYTHON ?= $(shell command -v python3.12 2>/dev/null || (command -v pyenv >/dev/null && PYENV_VERSION=$$(pyenv versions --bare | grep '^3\.12' | tail -1) pyenv which python 2>/dev/null))
+SAM_PYTHON ?= $(shell (command -v pyenv >/dev/null && PYENV_VERSION=$$(pyenv versions --bare | grep '^3\.12' | tail -1) pyenv which python 2>/dev/null) || command -v python3.12 2>/dev/null)
+# sam build runs the build-* targets below from a scratch copy: paths start from this Makefile's folder.
+ROOT := $(dir $(abspath $(firstword $(MAKEFILE_LIST))))
 
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
 
@@ -48,23 +50,25 @@ $(SAM):
 	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli
 
 sam-validate: $(SAM)
-	$(SAM) validate --lint
+	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint
 
 sam-build: $(SAM)
 	@test -n "$(SAM_PYTHON)" || { echo "sam build needs Python 3.12 on PATH" >&2; exit 1; }
-	PATH="$(dir $(SAM_PYTHON)):$$PATH" $(SAM) build
+	PATH="$(dir $(SAM_PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build
 
 # Called by `sam build` (BuildMethod: makefile). The layer is precompiled: Lambda's /opt is read-only,
 # so without .pyc files every cold start compiles it again.
 build-SharedLayer:
 	$(SAM_PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" --platform manylinux2014_x86_64 \
-		--implementation cp --python-version 3.12 --only-binary=:all: -r layers/shared/requirements.txt
-	cp -r layers/shared/tour_booking "$(ARTIFACTS_DIR)/python/"
+		--implementation cp --python-version 3.12 --only-binary=:all: -r "$(ROOT)layers/shared/requirements.txt"
+	cp -r "$(ROOT)layers/shared/tour_booking" "$(ARTIFACTS_DIR)/python/"
+	find "$(ARTIFACTS_DIR)/python/tour_booking" -name __pycache__ -prune -exec rm -rf {} +
 	$(SAM_PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"
 
 build-MigrateFunction:
-	cp functions/migrate/app.py "$(ARTIFACTS_DIR)/"
-	cp -r sql "$(ARTIFACTS_DIR)/sql"
+	cp "$(ROOT)functions/migrate/app.py" "$(ARTIFACTS_DIR)/"
+	mkdir -p "$(ARTIFACTS_DIR)/sql"
+	cp "$(ROOT)"sql/*.sql "$(ARTIFACTS_DIR)/sql/"
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -19,7 +19,7 @@ TRUNCATE = "TRUNCATE property, conversation, idempotency_record CASCADE"
 def with_dbname(url: str, dbname: str) -> str:
     params = conninfo_to_dict(url)
     params["dbname"] = dbname
-    return make_conninfo(**params)
+    return make_conninfo("", **params)
 
 
 @contextmanager

@@ -23,7 +23,7 @@ def database_url() -> Iterator[str]:
     import pgserver  # noqa: PLC0415 - only needed without DATABASE_URL
 
     data_dir = tempfile.mkdtemp(prefix="tour-booking-pg-")
-    server = pgserver.get_server(data_dir, cleanup_mode="delete")
+    server = pgserver.get_server(data_dir, cleanup_mode="delete")  # type: ignore[attr-defined]
     try:
         yield str(server.get_uri())
     finally:

@@ -60,7 +60,8 @@ def test_minimal_property_and_conversation_need_only_an_id(conn: Conn) -> None:
 def test_a_new_tour_defaults_to_scheduled_and_pending(conn: Conn) -> None:
     tid = _tour(conn, _property(conn), _conversation(conn))
     row = conn.execute(
-        b"SELECT status, sync_status, version, synced_version, created_at = updated_at FROM tour_booking_sync WHERE id = %s",
+        b"SELECT status, sync_status, version, synced_version, created_at = updated_at"
+        b" FROM tour_booking_sync WHERE id = %s",
         (tid,),
     ).fetchone()
     assert row == ("scheduled", "pending", 1, 0, True)
@@ -118,7 +119,10 @@ def test_deleting_a_conversation_deletes_its_tours(conn: Conn) -> None:
 
 def test_the_cache_allows_one_row_per_property_and_date(conn: Conn) -> None:
     pid = _property(conn)
-    insert = b"INSERT INTO calendar_availability_cache (property_id, date, available_slots) VALUES (%s, '2030-01-07', '[]')"
+    insert = (
+        b"INSERT INTO calendar_availability_cache (property_id, date, available_slots)"
+        b" VALUES (%s, '2030-01-07', '[]')"
+    )
     conn.execute(insert, (pid,))
     with pytest.raises(errors.UniqueViolation):
         conn.execute(insert, (pid,))
@@ -127,7 +131,8 @@ def test_the_cache_allows_one_row_per_property_and_date(conn: Conn) -> None:
 def test_the_cache_refuses_slots_that_are_not_an_array(conn: Conn) -> None:
     with pytest.raises(errors.CheckViolation):
         conn.execute(
-            b"INSERT INTO calendar_availability_cache (property_id, date, available_slots) VALUES (%s, '2030-01-07', '{}')",
+            b"INSERT INTO calendar_availability_cache (property_id, date, available_slots)"
+            b" VALUES (%s, '2030-01-07', '{}')",
             (_property(conn),),
         )
 
@@ -150,7 +155,9 @@ def test_the_view_gives_completion_and_sync_success_rates_per_property(conn: Con
 
     rows = dict(
         (row[0], (row[1], row[2]))
-        for row in conn.execute(b"SELECT property_id, completion_rate, sync_success_rate FROM tour_booking_success_rate")
+        for row in conn.execute(
+            b"SELECT property_id, completion_rate, sync_success_rate FROM tour_booking_success_rate"
+        )
     )
 
     assert rows == {a: (25.0, 75.0), b: (100.0, 0.0)}
@@ -163,7 +170,9 @@ def test_the_database_refuses_more_active_tours_than_the_capacity(conn: Conn) ->
     with pytest.raises(errors.ExclusionViolation):
         _tour(conn, pid, cid)
     # a cancelled tour frees its place
-    conn.execute(b"UPDATE tour_booking_sync SET status = 'cancelled' WHERE id = (SELECT id FROM tour_booking_sync LIMIT 1)")
+    conn.execute(
+        b"UPDATE tour_booking_sync SET status = 'cancelled' WHERE id = (SELECT id FROM tour_booking_sync LIMIT 1)"
+    )
     _tour(conn, pid, cid)
     assert conn.execute(b"SELECT count(*) FROM tour_booking_sync WHERE status = 'scheduled'").fetchone() == (2,)
 

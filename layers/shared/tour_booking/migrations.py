@@ -57,7 +57,7 @@ def apply_migrations(conninfo: str, directory: Path) -> list[str]:
         try:
             conn.execute(CREATE_LEDGER)
             rows = conn.execute("SELECT version, checksum FROM schema_migrations").fetchall()
-            applied = dict(rows)
+            applied: dict[str, str] = dict(rows)
             _refuse_changed(migrations, applied)
             done: list[str] = []
             for migration in migrations:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, time
+from itertools import pairwise
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -78,7 +79,7 @@ class TourSchedule(BaseModel):
             for opens, closes in ordered:
                 if opens >= closes:
                     raise ValueError(f"{day}: window {opens}-{closes} does not end after it starts")
-            for (_, closes), (next_opens, _) in zip(ordered, ordered[1:], strict=False):
+            for (_, closes), (next_opens, _) in pairwise(ordered):
                 if next_opens < closes:
                     raise ValueError(f"{day}: windows overlap")
         return value
