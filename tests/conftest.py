@@ -5,12 +5,12 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from tour_booking import db
-from tour_booking.migrations import apply_migrations
-from tour_booking.settings import get_settings
 
 from tests.database import SQL_DIR, TRUNCATE, scratch_database
 from tools.embedded_postgres import database_url
+from tour_booking import db
+from tour_booking.migrations import apply_migrations
+from tour_booking.settings import get_settings
 
 
 @pytest.fixture(scope="session")

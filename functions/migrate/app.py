@@ -9,6 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from tour_booking.db import conninfo
 from tour_booking.migrations import apply_migrations
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from tour_booking.migrations import MigrationError, apply_migrations, load_migrations
 
 from tests.database import SQL_DIR, scratch_database
+from tour_booking.migrations import MigrationError, apply_migrations, load_migrations
 
 pytestmark = pytest.mark.migrations
 
