@@ -12,7 +12,7 @@ ROOT := $(dir $(abspath $(firstword $(MAKEFILE_LIST))))
 
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
 
-.PHONY: venv test lint migrate dev bench openapi sam-validate sam-build clean
+.PHONY: venv test lint security migrate dev bench openapi sam-validate sam-build clean
 
 $(STAMP): requirements-dev.txt layers/shared/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required (PYTHON=$(PYTHON))" >&2; exit 1; }
@@ -31,6 +31,10 @@ lint: $(STAMP)  ## ruff and mypy --strict
 	$(BIN)/ruff check .
 	$(BIN)/mypy layers/shared functions tools tests
 
+security: $(STAMP)  ## bandit on the code, pip-audit on the layer's dependencies
+	$(BIN)/bandit -q -r layers/shared functions tools
+	$(BIN)/pip-audit --progress-spinner off -r layers/shared/requirements.txt
+
 migrate: $(STAMP)  ## apply sql/ to DATABASE_URL
 	@test -n "$$DATABASE_URL" || { echo "set DATABASE_URL (make dev starts its own database)" >&2; exit 2; }
 	$(BIN)/python -m tour_booking.migrations sql
@@ -47,10 +51,11 @@ openapi: $(STAMP)  ## regenerate the checked-in OpenAPI document
 $(SAM):
 	$(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli
+	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli==1.170.0 cfn-lint-serverless==0.3.6
 
 sam-validate: $(SAM)
 	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint
+	$(SAM_VENV)/bin/cfn-lint --append-rules cfn_lint_serverless.rules -- template.yaml
 
 sam-build: $(SAM)
 	@test -n "$(SAM_PYTHON)" || { echo "sam build needs Python 3.12 on PATH" >&2; exit 1; }

@@ -51,8 +51,10 @@ def _answer_cloudformation(
             "Data": data,
         }
     ).encode()
-    request = urllib.request.Request(  # noqa: S310 - CloudFormation's pre-signed https URL
-        event["ResponseURL"], data=body, method="PUT", headers={"Content-Type": ""}
-    )
-    with urllib.request.urlopen(request, timeout=10):  # noqa: S310
+    url = str(event["ResponseURL"])
+    # CloudFormation's pre-signed S3 URL; refuse file:// and other schemes urllib would also open.
+    if not url.startswith(("https://", "http://")):
+        raise ValueError("ResponseURL must be an http(s) URL")
+    request = urllib.request.Request(url, data=body, method="PUT", headers={"Content-Type": ""})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10):  # noqa: S310  # nosec B310 - scheme checked above
         pass
