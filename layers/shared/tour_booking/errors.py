@@ -20,3 +20,10 @@ class DomainError(Exception):
 class DatabaseUnavailableError(DomainError):
     code = "service_unavailable"
     status = 503
+
+
+class PropertyNotFoundError(DomainError):
+    """No such property (or no tour schedule for it): raised by the schedules repository, shared."""
+
+    code = "property_not_found"
+    status = 404

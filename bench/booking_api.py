@@ -1,0 +1,402 @@
+"""Benchmark of the booking API through its Lambda handler (`make bench`; not a test).
+
+Builds a scratch database with 10,000 properties x 31 days of cached availability, measures with 10,000
+tours, grows it to 1,000,000 tours and measures again: availability and booking latency (p50/p99) through
+the handler next to the bare SQL that reads/writes the same rows, bookings per second with 4 concurrent
+workers, and the handler module's import time next to a bare interpreter.
+
+Set BENCH_TOURS / BENCH_PROPERTIES / BENCH_SAMPLES to scale it down. The SQS send after commit is left out
+(SYNC_QUEUE_URL unset): in AWS it adds one SendMessageBatch round trip after the commit.
+"""
+
+# ruff: noqa: PLC0415  - imports follow the environment this benchmark sets up
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+ZONE = "America/New_York"
+HOURS = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+SLOTS_PER_DAY = 16
+CACHE_DAYS = 31
+
+
+def _percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p50 = statistics.median(ordered)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return p50 * 1000, p99 * 1000
+
+
+def _timed(action: Callable[[], Any], samples: int) -> list[float]:
+    durations = []
+    for _ in range(samples):
+        start = time.perf_counter()
+        action()
+        durations.append(time.perf_counter() - start)
+    return durations
+
+
+def _import_time() -> tuple[float, float]:
+    env = dict(os.environ, PYTHONPATH=f"{ROOT / 'layers/shared'}:{ROOT}")
+
+    def run(code: str) -> float:
+        best = []
+        for _ in range(7):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=ROOT)  # noqa: S603
+            best.append(time.perf_counter() - start)
+        return statistics.median(best) * 1000
+
+    return run("import functions.booking_api.app"), run("pass")
+
+
+class Bench:
+    def __init__(self, url: str, properties: int, samples: int) -> None:
+        import psycopg
+
+        self.url = url
+        self.properties = properties
+        self.samples = samples
+        self.admin = psycopg.connect(url, autocommit=True)
+        self.property_ids: list[uuid.UUID] = []
+        self.conversation_ids: list[uuid.UUID] = []
+        self.today = datetime.now(UTC).astimezone(_zone()).date()
+        self.seed = 0  # fresh random keys per measurement: a repeated key would measure replays
+        self.pick = random.Random(1)  # noqa: S311
+
+    # ------------------------------------------------------------ data
+    def build(self) -> None:
+        from psycopg.types.json import Jsonb
+
+        from tour_booking.availability_cache_repository import slot_json
+        from tour_booking.models.schedule import TourSchedule
+        from tour_booking.slots import compute_slots
+
+        conn = self.admin
+        started = time.perf_counter()
+        conn.execute(
+            b"INSERT INTO property (id) SELECT gen_random_uuid() FROM generate_series(1, %s)", (self.properties,)
+        )
+        conn.execute(
+            b"INSERT INTO conversation (id) SELECT gen_random_uuid() FROM generate_series(1, %s)", (self.properties,)
+        )
+        conn.execute(
+            b"INSERT INTO tour_schedule (property_id, timezone, slot_minutes, capacity, tour_types, weekly_hours, "
+            b"horizon_days) SELECT id, %s, 30, 3, ARRAY['in_person', 'virtual'], %s, 60 FROM property",
+            (ZONE, Jsonb(HOURS)),
+        )
+        self.property_ids = [row[0] for row in conn.execute(b"SELECT id FROM property ORDER BY id")]
+        self.conversation_ids = [row[0] for row in conn.execute(b"SELECT id FROM conversation ORDER BY id")]
+        # Every property shares one schedule, so one set of days serves as every property's cache.
+        schedule = TourSchedule(
+            timezone=ZONE,
+            slot_minutes=30,
+            capacity=3,
+            tour_types=["in_person", "virtual"],
+            weekly_hours=HOURS,
+            horizon_days=60,
+        )
+        days = [self.today + timedelta(days=offset) for offset in range(CACHE_DAYS)]
+        midnight = datetime.combine(self.today, datetime.min.time(), _zone())
+        computed = compute_slots(schedule, days, {}, midnight.astimezone(UTC))
+        template = [{"date": d.isoformat(), "slots": [slot_json(s) for s in slots]} for d, slots in computed.items()]
+        conn.execute(
+            b"INSERT INTO calendar_availability_cache (property_id, date, available_slots, last_updated) "
+            b"SELECT p.id, d.date, d.slots, now() FROM property p "
+            b"CROSS JOIN jsonb_to_recordset(%s) AS d(date date, slots jsonb)",
+            (Jsonb(template),),
+        )
+        print(
+            f"  built {self.properties} properties, {self.properties * CACHE_DAYS} cached days "
+            f"in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
+
+    def add_tours(self, total: int) -> None:
+        """Grows the tour table to `total` tours: per property, history (completed/cancelled) in the past year
+        and one active tour on each of the coming days at a seat that stays free for the bookings."""
+        conn = self.admin
+        have = conn.execute(b"SELECT count(*) FROM tour_booking_sync").fetchone()[0]  # type: ignore[index]
+        missing = total - have
+        if missing <= 0:
+            return
+        started = time.perf_counter()
+        # Bulk history: the capacity and cache triggers are per-row checks for live writes; this data is
+        # consistent by construction (one tour per property and start).
+        conn.execute(b"ALTER TABLE tour_booking_sync DISABLE TRIGGER USER")
+        try:
+            conn.execute(
+                b"""
+                WITH p AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM property),
+                     c AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM conversation),
+                     g AS (SELECT generate_series(%(from)s, %(to)s - 1) AS k)
+                INSERT INTO tour_booking_sync (conversation_id, property_id, tour_type, scheduled_datetime, status,
+                                               prospect_info, sync_status, version, synced_version)
+                SELECT c.id, p.id, 'in_person',
+                       ((%(today)s::date - 1 - (g.k / %(props)s) / 16 %% 3000) + time '09:00'
+                         + ((g.k / %(props)s) %% 16) * interval '30 minutes') AT TIME ZONE %(zone)s,
+                       CASE WHEN g.k %% 5 = 0 THEN 'cancelled' ELSE 'completed' END,
+                       '{"first_name": "Bench", "last_name": "Mark", "email": "bench@example.com"}',
+                       'success', 1, 1
+                FROM g JOIN p ON p.n = g.k %% %(props)s + 1 JOIN c ON c.n = p.n
+                """,
+                {"from": have, "to": total, "props": self.properties, "today": self.today, "zone": ZONE},
+            )
+        finally:
+            conn.execute(b"ALTER TABLE tour_booking_sync ENABLE TRIGGER USER")
+        conn.execute(b"VACUUM ANALYZE tour_booking_sync")
+        print(f"  tours: {total} ({missing} added in {time.perf_counter() - started:.1f} s)", flush=True)
+
+    # ------------------------------------------------------------ measurements
+    def availability(self) -> dict[str, float]:
+        import psycopg
+        from psycopg.rows import dict_row
+
+        from functions.booking_api.app import lambda_handler
+        from tests.integration.api_events import LambdaContext, api_event
+
+        context = LambdaContext()
+        start_day = self.today + timedelta(days=1)
+
+        def through_handler() -> None:
+            pid = self.pick.choice(self.property_ids)
+            event = api_event("GET", f"/properties/{pid}/availability?start_date={start_day}&days=7")
+            answer = lambda_handler(event, context)  # type: ignore[arg-type]
+            assert answer["statusCode"] == 200, answer
+
+        bare_conn = psycopg.connect(self.url, autocommit=True, row_factory=dict_row)
+        days = [start_day + timedelta(days=offset) for offset in range(7)]
+
+        def bare_sql() -> None:
+            # The same rows, read the plain way: two statements on an autocommit connection.
+            pid = self.pick.choice(self.property_ids)
+            bare_conn.execute(b"SELECT * FROM tour_schedule WHERE property_id = %s", (pid,)).fetchone()
+            rows = bare_conn.execute(
+                b"SELECT date, available_slots, last_updated FROM calendar_availability_cache "
+                b"WHERE property_id = %s AND date = ANY(%s)",
+                (pid, days),
+            ).fetchall()
+            assert len(rows) == 7
+
+        for action in (through_handler, bare_sql):
+            _timed(action, 200)  # warm: connections, prepared statements, caches
+        handler_p50, handler_p99 = _percentiles(_timed(through_handler, self.samples))
+        bare_p50, bare_p99 = _percentiles(_timed(bare_sql, self.samples))
+        bare_conn.close()
+        return {"handler_p50": handler_p50, "handler_p99": handler_p99, "bare_p50": bare_p50, "bare_p99": bare_p99}
+
+    def _booking_event(self, rng: random.Random) -> dict[str, Any]:
+        from tests.integration.api_events import api_event
+
+        index = rng.randrange(self.properties)
+        day = self.today + timedelta(days=rng.randint(2, CACHE_DAYS - 1))
+        slot = rng.randrange(SLOTS_PER_DAY)
+        start = datetime.combine(day, datetime.min.time(), _zone()) + timedelta(hours=9, minutes=30 * slot)
+        body = {
+            "conversation_id": str(self.conversation_ids[index]),
+            "property_id": str(self.property_ids[index]),
+            "tour_type": "in_person",
+            "scheduled_datetime": start.isoformat(),
+            "prospect": {"first_name": "Bench", "last_name": "Mark", "email": "bench@example.com"},
+        }
+        return api_event("POST", "/tours", body, {"Idempotency-Key": str(uuid.UUID(int=rng.getrandbits(128)))})
+
+    def booking(self) -> dict[str, float]:
+        import psycopg
+        from psycopg.types.json import Jsonb
+
+        from functions.booking_api.app import lambda_handler
+        from tests.integration.api_events import LambdaContext
+
+        context = LambdaContext()
+        self.seed += 1
+        rng = random.Random(self.seed)  # noqa: S311 - benchmark data, not secrets
+        outcomes: dict[int, int] = {}
+
+        def through_handler() -> None:
+            answer = lambda_handler(self._booking_event(rng), context)  # type: ignore[arg-type]
+            outcomes[answer["statusCode"]] = outcomes.get(answer["statusCode"], 0) + 1
+
+        bare_conn = psycopg.connect(self.url, autocommit=True)
+
+        def bare_sql() -> None:
+            event = json.loads(self._booking_event(rng)["body"])
+            with bare_conn.transaction():
+                bare_conn.execute(
+                    b"INSERT INTO tour_booking_sync (conversation_id, property_id, tour_type, scheduled_datetime, "
+                    b"prospect_info) VALUES (%s, %s, %s, %s, %s)",
+                    (
+                        event["conversation_id"],
+                        event["property_id"],
+                        "in_person",
+                        event["scheduled_datetime"],
+                        Jsonb(event["prospect"]),
+                    ),
+                )
+
+        _timed(through_handler, 100)
+        handler_p50, handler_p99 = _percentiles(_timed(through_handler, self.samples))
+        bare_samples = []
+        for _ in range(self.samples):
+            started = time.perf_counter()
+            with contextlib.suppress(psycopg.errors.ExclusionViolation):
+                bare_sql()
+            bare_samples.append(time.perf_counter() - started)
+        bare_p50, bare_p99 = _percentiles(bare_samples)
+        bare_conn.close()
+        refused = sum(count for status, count in outcomes.items() if status != 201)
+        return {
+            "handler_p50": handler_p50,
+            "handler_p99": handler_p99,
+            "bare_p50": bare_p50,
+            "bare_p99": bare_p99,
+            "refused": refused,
+        }
+
+    def throughput(self, workers: int = 4, seconds: float = 5.0) -> dict[str, float]:
+        from functions.booking_api.app import lambda_handler
+        from tests.integration.api_events import LambdaContext
+        from tour_booking import db
+
+        self.seed += 1
+        done = [0] * workers
+        created = [0] * workers
+        stop = threading.Event()
+        barrier = threading.Barrier(workers + 1)
+
+        def work(index: int) -> None:
+            rng = random.Random(self.seed * 1000 + index)  # noqa: S311
+            context = LambdaContext()
+            db.connection()
+            barrier.wait()
+            while not stop.is_set():
+                answer = lambda_handler(self._booking_event(rng), context)  # type: ignore[arg-type]
+                done[index] += 1
+                created[index] += answer["statusCode"] == 201
+            db.close()
+
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(workers)]
+        for thread in threads:
+            thread.start()
+        barrier.wait()
+        started = time.perf_counter()
+        time.sleep(seconds)
+        stop.set()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        return {"requests_per_s": sum(done) / elapsed, "bookings_per_s": sum(created) / elapsed}
+
+
+def _zone() -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(ZONE)
+
+
+def main() -> None:
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+    os.environ.pop("SYNC_QUEUE_URL", None)
+    from tests.database import SQL_DIR, scratch_database
+    from tools.embedded_postgres import database_url
+    from tour_booking import db
+    from tour_booking.migrations import apply_migrations
+    from tour_booking.settings import get_settings
+
+    properties = int(os.environ.get("BENCH_PROPERTIES", "10000"))
+    big = int(os.environ.get("BENCH_TOURS", "1000000"))
+    samples = int(os.environ.get("BENCH_SAMPLES", "2000"))
+    small = min(10_000, big)
+    results: dict[int, dict[str, dict[str, float]]] = {}
+    with database_url() as server, scratch_database(server) as url:
+        apply_migrations(url, SQL_DIR)
+        os.environ["DATABASE_URL"] = url
+        get_settings.cache_clear()
+        bench = Bench(url, properties, samples)
+        bench.build()
+        for total in (small, big):
+            bench.add_tours(total)
+            results[total] = {
+                "availability": bench.availability(),
+                "booking": bench.booking(),
+                "throughput": bench.throughput(),
+            }
+            db.close()
+        bench.admin.close()
+    handler_import, bare_import = _import_time()
+    _report(results, handler_import, bare_import, properties, samples)
+
+
+def _report(
+    results: dict[int, dict[str, dict[str, float]]],
+    handler_import: float,
+    bare_import: float,
+    properties: int,
+    samples: int,
+) -> None:
+    print(
+        f"\n{properties} properties x {CACHE_DAYS} cached days; {samples} samples per latency; days=7 per "
+        "availability call; 4 workers for throughput\n"
+    )
+    print("| measure | " + " | ".join(f"{total:,} tours" for total in results) + " | goal |")
+    print("| --- | " + " | ".join("---" for _ in results) + " | --- |")
+
+    def row(label: str, pick: Callable[[dict[str, dict[str, float]]], str], goal: str) -> None:
+        print(f"| {label} | " + " | ".join(pick(r) for r in results.values()) + f" | {goal} |")
+
+    row(
+        "availability p50 / p99, handler (ms)",
+        lambda r: f"{r['availability']['handler_p50']:.2f} / {r['availability']['handler_p99']:.2f}",
+        "p50 <= 2x bare; p99 < 10",
+    )
+    row(
+        "availability p50 / p99, bare SQL (ms)",
+        lambda r: f"{r['availability']['bare_p50']:.2f} / {r['availability']['bare_p99']:.2f}",
+        "",
+    )
+    row(
+        "booking p50 / p99, handler (ms)",
+        lambda r: (
+            f"{r['booking']['handler_p50']:.2f} / {r['booking']['handler_p99']:.2f} "
+            f"({r['booking']['refused']:.0f} x 409)"
+        ),
+        "p99 < 25",
+    )
+    row(
+        "booking p50 / p99, bare INSERT (ms)",
+        lambda r: f"{r['booking']['bare_p50']:.2f} / {r['booking']['bare_p99']:.2f}",
+        "",
+    )
+    row(
+        "bookings/s, 4 workers (201s; all answers)",
+        lambda r: f"{r['throughput']['bookings_per_s']:.0f} ({r['throughput']['requests_per_s']:.0f})",
+        ">= 300",
+    )
+    print(f"\nhandler module import: {handler_import:.0f} ms (bare interpreter {bare_import:.0f} ms); goal < 300 ms")
+    totals = list(results)
+    if len(totals) == 2:
+        small, big = (results[t] for t in totals)
+        ratio = big["booking"]["handler_p50"] / small["booking"]["handler_p50"]
+        ratio_av = big["availability"]["handler_p50"] / small["availability"]["handler_p50"]
+        print(
+            f"{totals[1]:,} vs {totals[0]:,} tours, p50 ratio: booking {ratio:.2f}x, availability "
+            f"{ratio_av:.2f}x (goal <= 1.5x)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""Request and response bodies of the booking API (the HTTP contract of SPEC.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from tour_booking.models.enums import TourStatus, TourType
+from tour_booking.models.schedule import TourSchedule
+from tour_booking.models.tour import Prospect, Tour
+
+StaffNotes = Annotated[str, Field(max_length=4000)]
+
+
+def _storable(value: Any) -> Any:
+    """PostgreSQL text holds neither NUL nor lone surrogates; refuse them here, as bad input, not at the INSERT."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise ValueError("text must be valid Unicode") from error
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _storable(key)
+            _storable(item)
+    elif isinstance(value, list):
+        for item in value:
+            _storable(item)
+    return value
+
+
+class _StorableText(BaseModel):
+    @model_validator(mode="before")
+    @classmethod
+    def _no_unstorable_text(cls, data: Any) -> Any:
+        return _storable(data)
+
+
+class TourScheduleBody(TourSchedule, _StorableText):
+    """PUT /properties/{property_id}/tour-schedule body and GET answer."""
+
+
+class CreateTourRequest(_StorableText):
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: UUID
+    property_id: UUID
+    tour_type: TourType
+    scheduled_datetime: AwareDatetime
+    prospect: Prospect
+    staff_notes: StaffNotes | None = None
+
+
+class UpdateTourRequest(_StorableText):
+    model_config = ConfigDict(extra="forbid")
+
+    scheduled_datetime: AwareDatetime | None = None
+    tour_type: TourType | None = None
+    status: TourStatus | None = None
+    staff_notes: StaffNotes | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> UpdateTourRequest:
+        if not self.model_fields_set:
+            raise ValueError("give at least one of scheduled_datetime, tour_type, status, staff_notes")
+        for field in ("scheduled_datetime", "tour_type", "status"):
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be null")
+        return self
+
+
+class TourPage(BaseModel):
+    items: list[Tour]
+    next_cursor: str | None = Field(description="opaque; pass as `cursor` for the next page; null on the last page")
+
+
+class SuccessRate(BaseModel):
+    property_id: UUID
+    completion_rate: float | None
+    sync_success_rate: float | None
+
+
+class SuccessRates(BaseModel):
+    items: list[SuccessRate]
+
+
+class Health(BaseModel):
+    status: str
+
+
+class ErrorDetail(BaseModel):
+    """One problem of a request: where (`loc`), what kind (`type`), and a message; never the input value."""
+
+    loc: list[str | int] | None = None
+    type: str | None = None
+    msg: str | None = None
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail]
+
+
+class ErrorResponse(BaseModel):
+    """Every error answer: {"error": {"code", "message", "details"}}."""
+
+    error: ErrorInfo

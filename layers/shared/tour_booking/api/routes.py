@@ -1,0 +1,292 @@
+"""The booking API: Powertools REST resolver, one route per row of SPEC.md's contract table.
+
+Routes parse and validate (Powertools + pydantic), call one service function and answer JSON. Every error
+leaves through the handlers at the bottom, in the contract's shape {"error": {"code", "message", "details"}}.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from datetime import date
+from typing import Annotated, Any
+from uuid import UUID
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import AwareDatetime
+
+from tour_booking import availability_service, booking_service
+from tour_booking.api.models import (
+    CreateTourRequest,
+    ErrorResponse,
+    Health,
+    SuccessRates,
+    TourPage,
+    TourScheduleBody,
+    UpdateTourRequest,
+)
+from tour_booking.errors import DatabaseUnavailableError, DomainError
+from tour_booking.models.availability import Availability
+from tour_booking.models.enums import TourStatus, TourType
+from tour_booking.models.tour import Tour
+
+logger = Logger(service="booking-api")
+app = APIGatewayRestResolver(enable_validation=True)
+
+MAX_BODY_BYTES = 64 * 1024
+RETRY_AFTER_SECONDS = "5"
+JSON = "application/json"
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="Replaying a POST with the same key and body returns the first answer (24 hours)",
+    ),
+]
+
+
+def _error_content(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"model": ErrorResponse}}}
+
+
+def _responses(
+    ok_status: int, ok_model: Any, ok_description: str, *, has_body: bool = False, **errors: str
+) -> dict[int, Any]:
+    """Route responses for the OpenAPI document: the real success body and the contract's error shape."""
+    answer: dict[int, Any] = {ok_status: {"description": ok_description, "content": {JSON: {"model": ok_model}}}}
+    for key, description in errors.items():
+        answer[int(key.removeprefix("e"))] = _error_content(description)
+    answer.setdefault(404, _error_content("not_found: no such route"))
+    if has_body:
+        answer[413] = _error_content(f"payload_too_large: the body exceeds {MAX_BODY_BYTES} bytes")
+        answer[415] = _error_content("unsupported_media_type: the body is not application/json")
+    answer[422] = _error_content("validation_error: the request does not match the contract (details: loc, type, msg)")
+    answer[500] = _error_content("internal_error")
+    answer[503] = {
+        **_error_content("service_unavailable: the database does not answer; retry after Retry-After seconds"),
+        "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}},
+    }
+    return answer
+
+
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response[Any]:
+    return Response(
+        status_code=status,
+        content_type=JSON,
+        body=json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        headers=headers,
+    )
+
+
+def _correlation_id() -> str | None:
+    request_id: str | None = app.current_event.request_context.request_id
+    return request_id
+
+
+@app.get(
+    "/properties/<property_id>/availability",
+    summary="Available tour slots of a property's local dates",
+    responses=_responses(200, Availability, "the available slots", e404="property_not_found"),
+)
+def get_availability(
+    property_id: Annotated[UUID, Path()],
+    start_date: Annotated[date | None, Query(description="first local date; default: the property's today")] = None,
+    days: Annotated[int, Query(ge=1, le=31)] = 1,
+    tour_type: Annotated[TourType | None, Query()] = None,
+) -> Response[Any]:
+    answer = availability_service.get_availability(property_id, start_date, days, tour_type)
+    return Response(status_code=200, content_type=JSON, body=answer)
+
+
+@app.put(
+    "/properties/<property_id>/tour-schedule",
+    summary="Create or replace a property's tour schedule (creates the property row when absent)",
+    responses=_responses(
+        200, TourScheduleBody, "the schedule", has_body=True, e404="property_not_found (beside DomIQ's table)"
+    ),
+)
+def put_tour_schedule(
+    property_id: Annotated[UUID, Path()], schedule: Annotated[TourScheduleBody, Body()]
+) -> Response[Any]:
+    saved = availability_service.put_schedule(property_id, schedule)
+    return _json(200, saved.model_dump(mode="json"))
+
+
+@app.get(
+    "/properties/<property_id>/tour-schedule",
+    summary="A property's tour schedule",
+    responses=_responses(200, TourScheduleBody, "the schedule", e404="property_not_found"),
+)
+def get_tour_schedule(property_id: Annotated[UUID, Path()]) -> Response[Any]:
+    return _json(200, availability_service.get_schedule(property_id).model_dump(mode="json"))
+
+
+@app.post(
+    "/tours",
+    summary="Book a tour",
+    responses=_responses(
+        201,
+        Tour,
+        "the booked tour (a replay answers the first answer)",
+        has_body=True,
+        e404="property_not_found | conversation_not_found",
+        e409="slot_unavailable | idempotency_key_reused",
+    ),
+)
+def create_tour(body: Annotated[CreateTourRequest, Body()], idempotency_key: IdempotencyKey = None) -> Response[Any]:
+    answer = booking_service.create_tour(body, idempotency_key, _correlation_id())
+    headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
+    return _json(answer.status, answer.body, headers)
+
+
+@app.get(
+    "/tours",
+    summary="Tours in (scheduled_datetime, id) order, paged by an opaque cursor",
+    responses=_responses(200, TourPage, "a page of tours"),
+)
+def list_tours(
+    *,
+    conversation_id: Annotated[UUID | None, Query()] = None,
+    property_id: Annotated[UUID | None, Query()] = None,
+    status: Annotated[TourStatus | None, Query()] = None,
+    start_from: Annotated[AwareDatetime | None, Query(alias="from", description="scheduled at or after")] = None,
+    start_to: Annotated[AwareDatetime | None, Query(alias="to", description="scheduled before")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+) -> Response[Any]:
+    page = booking_service.list_tours(
+        conversation_id=conversation_id,
+        property_id=property_id,
+        status=status,
+        start_from=start_from,
+        start_to=start_to,
+        limit=limit,
+        cursor=cursor,
+    )
+    return _json(200, page)
+
+
+@app.get("/tours/<tour_id>", summary="A tour", responses=_responses(200, Tour, "the tour", e404="tour_not_found"))
+def get_tour(tour_id: Annotated[UUID, Path()]) -> Response[Any]:
+    return _json(200, booking_service.get_tour(tour_id))
+
+
+@app.patch(
+    "/tours/<tour_id>",
+    summary="Reschedule, change the type or status, or annotate a tour",
+    responses=_responses(
+        200,
+        Tour,
+        "the changed tour",
+        has_body=True,
+        e404="tour_not_found",
+        e409="slot_unavailable | invalid_transition",
+    ),
+)
+def patch_tour(tour_id: Annotated[UUID, Path()], body: Annotated[UpdateTourRequest, Body()]) -> Response[Any]:
+    return _json(200, booking_service.update_tour(tour_id, body, _correlation_id()))
+
+
+@app.get(
+    "/metrics/tour-success-rate",
+    summary="Per property: percent of tours completed and percent synced to ResMan",
+    responses=_responses(200, SuccessRates, "the rates"),
+)
+def tour_success_rate(property_id: Annotated[UUID | None, Query()] = None) -> Response[Any]:
+    return _json(200, booking_service.success_rates(property_id))
+
+
+@app.get("/health", summary="200 when the database answers", responses=_responses(200, Health, "healthy"))
+def health() -> Response[Any]:
+    from tour_booking import db  # noqa: PLC0415
+
+    with db.transaction() as conn:
+        conn.execute(b"SELECT 1")
+    return _json(200, {"status": "ok"})
+
+
+# ---------------------------------------------------------------- errors, in the contract's shape
+
+
+def error_response(status: int, code: str, message: str, details: list[Any] | None = None) -> Response[Any]:
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if status == 503 else None
+    return _json(status, {"error": {"code": code, "message": message, "details": details or []}}, headers)
+
+
+def _validation_details(errors: Any) -> list[dict[str, Any]]:
+    """loc, type and msg of each problem; never `input` or `ctx`, which may hold the prospect's details."""
+    return [
+        {
+            "loc": [str(part) if not isinstance(part, int) else part for part in error.get("loc", ())],
+            "type": error.get("type"),
+            "msg": error.get("msg"),
+        }
+        for error in errors
+    ]
+
+
+@app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
+def _unsupported_content_type(error: RequestUnsupportedContentType) -> Response[Any]:
+    return error_response(415, "unsupported_media_type", "send the body as application/json")
+
+
+@app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
+def _invalid_request(error: RequestValidationError) -> Response[Any]:
+    return error_response(422, "validation_error", "the request is not valid", _validation_details(error.errors()))
+
+
+@app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
+def _domain_error(error: DomainError) -> Response[Any]:
+    if isinstance(error, DatabaseUnavailableError):
+        logger.warning("database unavailable", extra={"error_type": type(error.__cause__).__name__})
+    return error_response(error.status, error.code, error.message, error.details)
+
+
+@app.exception_handler(ServiceError)  # type: ignore[untyped-decorator]
+def _service_error(error: ServiceError) -> Response[Any]:
+    return error_response(error.status_code, "request_error", str(error.msg))
+
+
+@app.not_found
+def _no_route(error: Exception) -> Response[Any]:
+    return error_response(404, "not_found", "no such resource")
+
+
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+def _unexpected(error: Exception) -> Response[Any]:
+    # The exception's text may quote values (a prospect's email in a database message): log the type and
+    # where it happened only.
+    logger.error(
+        "unhandled error",
+        extra={"error_type": type(error).__name__, "stack": traceback.format_tb(error.__traceback__)[-5:]},
+    )
+    return error_response(500, "internal_error", "something went wrong; try again")
+
+
+@logger.inject_lambda_context(clear_state=True)
+def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The Lambda entry point's body: refuses oversized bodies before parsing them, then routes."""
+    body = event.get("body") or ""
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode("utf-8", "surrogatepass"))
+    if size > MAX_BODY_BYTES:
+        too_large = error_response(413, "payload_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes")
+        return {
+            "statusCode": 413,
+            "headers": {"Content-Type": JSON},
+            "multiValueHeaders": {},
+            "body": too_large.body,
+            "isBase64Encoded": False,
+        }
+    return app.resolve(event, context)

@@ -1,0 +1,120 @@
+"""The availability cache: the only code that reads or writes `calendar_availability_cache`.
+
+A cached slot is {"start", "end" (ISO 8601 with the property's local offset), "tour_types", "capacity",
+"remaining"}. A trigger on tour_booking_sync (sql/010) keeps `remaining` right between refreshes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+from tour_booking import db
+from tour_booking.errors import DatabaseUnavailableError
+from tour_booking.models.availability import Slot
+
+Connection = psycopg.Connection[dict[str, Any]]
+
+
+def slot_json(slot: Slot) -> dict[str, Any]:
+    return {
+        "start": slot.start.isoformat(),
+        "end": slot.end.isoformat(),
+        "tour_types": [str(t) for t in slot.tour_types],
+        "capacity": slot.capacity,
+        "remaining": slot.remaining,
+    }
+
+
+def read_days_json(
+    conn: Connection, property_id: UUID, days: list[date]
+) -> dict[date, tuple[list[dict[str, Any]], datetime]]:
+    """The cached days as stored (slot dicts, not models): the availability read path stays cheap."""
+    rows = conn.execute(
+        b"SELECT date, available_slots, last_updated FROM calendar_availability_cache "
+        b"WHERE property_id = %s AND date = ANY(%s)",
+        (property_id, days),
+    ).fetchall()
+    return {row["date"]: (row["available_slots"], row["last_updated"]) for row in rows}
+
+
+def read_days(conn: Connection, property_id: UUID, days: list[date]) -> dict[date, tuple[list[Slot], datetime]]:
+    return {
+        day: ([Slot.model_validate(item) for item in slots], last_updated)
+        for day, (slots, last_updated) in read_days_json(conn, property_id, days).items()
+    }
+
+
+_UPSERT = (
+    b"INSERT INTO calendar_availability_cache (property_id, date, available_slots, last_updated) "
+    b"SELECT %(property_id)s, d.date, d.slots, %(now)s "
+    b"FROM jsonb_to_recordset(%(days)s::jsonb) AS d(date date, slots jsonb) "
+)
+
+
+def upsert_days(conn: Connection, property_id: UUID, days: Mapping[date, list[Slot]], now: datetime) -> None:
+    """Stores (replaces) the slots of each day, in one round trip."""
+    if not days:
+        return
+    conn.execute(
+        _UPSERT + b"ON CONFLICT (property_id, date) DO UPDATE "
+        b"SET available_slots = EXCLUDED.available_slots, last_updated = EXCLUDED.last_updated",
+        {"property_id": property_id, "now": now, "days": _days_json(days)},
+    )
+
+
+def insert_missing_days(conn: Connection, property_id: UUID, days: Mapping[date, list[Slot]], now: datetime) -> None:
+    """Stores days computed on demand, leaving alone a day that another writer stored meanwhile."""
+    if not days:
+        return
+    conn.execute(
+        _UPSERT + b"ON CONFLICT (property_id, date) DO NOTHING",
+        {"property_id": property_id, "now": now, "days": _days_json(days)},
+    )
+
+
+def _days_json(days: Mapping[date, list[Slot]]) -> str:
+    return json.dumps(
+        [{"date": day.isoformat(), "slots": [slot_json(s) for s in slots]} for day, slots in days.items()]
+    )
+
+
+def delete_days_before(conn: Connection, property_id: UUID, day: date) -> None:
+    conn.execute(b"DELETE FROM calendar_availability_cache WHERE property_id = %s AND date < %s", (property_id, day))
+
+
+# One round trip for the hot path: the schedule row (JSON columns as text: they are parsed only when the
+# container has not parsed this schedule version yet), then one row per wanted local date with its cached
+# slots as JSON text, NULL when the cache does not hold the date.
+_AVAILABLE_DAYS = (
+    b"SELECT s.property_id, s.updated_at, s.timezone, s.slot_minutes, s.buffer_minutes, s.min_notice_minutes, "
+    b"s.capacity, s.tour_types, s.weekly_hours::text AS weekly_hours, s.blackouts::text AS blackouts, "
+    b"s.horizon_days, s.resman_account_id, s.resman_property_id, "
+    b"d.day::date AS day, c.available_slots::text AS slots, c.last_updated "
+    b"FROM tour_schedule s "
+    b"CROSS JOIN LATERAL (SELECT COALESCE(%(start)s::date, (%(now)s::timestamptz AT TIME ZONE s.timezone)::date) "
+    b"AS first) f "
+    b"CROSS JOIN LATERAL generate_series(f.first, f.first + (%(days)s::int - 1), interval '1 day') AS d(day) "
+    b"LEFT JOIN calendar_availability_cache c ON c.property_id = s.property_id AND c.date = d.day::date "
+    b"WHERE s.property_id = %(property_id)s ORDER BY d.day"
+)
+
+
+def read_available_days(property_id: UUID, start_date: date | None, days: int, now: datetime) -> list[dict[str, Any]]:
+    """Rows of _AVAILABLE_DAYS (none when the property has no schedule), read outside a transaction: a
+    single statement sees one snapshot, and BEGIN/COMMIT would double the round trips of the hot path."""
+    conn = db.connection()
+    try:
+        return conn.execute(
+            _AVAILABLE_DAYS,
+            {"property_id": property_id, "start": start_date, "days": days, "now": now},
+        ).fetchall()
+    except psycopg.OperationalError as error:
+        if conn.broken or conn.closed:
+            db.close()
+        raise DatabaseUnavailableError("the database is unavailable") from error

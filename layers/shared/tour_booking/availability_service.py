@@ -1,0 +1,105 @@
+"""Availability answers and tour schedules for the booking API.
+
+Days come from calendar_availability_cache; a day missing there is computed from the schedule and the
+active tours and stored on the spot (except past days and days past the booking horizon, which a later
+day's horizon would make wrong). Cached slots are filtered at read time by the clock (minimum notice),
+by remaining capacity and by tour type, so a cache written hours ago never offers a slot already gone.
+
+The answer is built as JSON text: one query reads the schedule and the cached days, and the hot path
+touches no pydantic model (the parsed schedule is reused while its row is unchanged).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+
+from tour_booking import availability_cache_repository, db, schedules_repository, tours_repository
+from tour_booking.errors import PropertyNotFoundError
+from tour_booking.models.availability import Slot
+from tour_booking.models.enums import TourType
+from tour_booking.models.schedule import TourSchedule
+from tour_booking.settings import get_settings
+from tour_booking.slots import compute_slots, local_today
+
+
+def get_availability(
+    property_id: UUID, start_date: date | None, days: int, tour_type: TourType | None, now: datetime | None = None
+) -> str:
+    """The availability answer as JSON text."""
+    now = now or datetime.now(UTC)
+    stale_before = now - timedelta(minutes=2 * get_settings().cache_refresh_interval_minutes)
+    wanted_type = str(tour_type) if tour_type is not None else None
+    rows = availability_cache_repository.read_available_days(property_id, start_date, days, now)
+    if not rows:
+        raise PropertyNotFoundError(f"property {property_id} has no tour schedule")
+    schedule = schedules_repository.schedule_from_row(rows[0])
+    zone = schedule.zone
+    missing = [row["day"] for row in rows if row["slots"] is None]
+    computed = _compute_missing(property_id, schedule, missing, now) if missing else {}
+    earliest = now + timedelta(minutes=schedule.min_notice_minutes)
+    rendered = []
+    for row in rows:
+        day: date = row["day"]
+        if row["slots"] is not None:
+            cached: list[dict[str, Any]] = json.loads(row["slots"])
+            offered = [
+                {"start": s["start"], "end": s["end"], "tour_types": s["tour_types"], "remaining": s["remaining"]}
+                for s in cached
+                if s["remaining"] > 0
+                and (wanted_type is None or wanted_type in s["tour_types"])
+                and datetime.fromisoformat(s["start"]) >= earliest
+            ]
+            last_updated: datetime = row["last_updated"]
+        else:
+            offered = [_answer_slot(s) for s in computed[day] if _offered(s, wanted_type, earliest)]
+            last_updated = now
+        slots_text = json.dumps(offered, separators=(",", ":"))
+        stale = "true" if last_updated < stale_before else "false"
+        rendered.append(
+            f'{{"date":"{day.isoformat()}","slots":{slots_text},'
+            f'"last_updated":"{last_updated.astimezone(zone).isoformat()}","stale":{stale}}}'
+        )
+    return f'{{"property_id":"{property_id}","timezone":{json.dumps(schedule.timezone)},"days":[{",".join(rendered)}]}}'
+
+
+def _offered(slot: Slot, tour_type: str | None, earliest: datetime) -> bool:
+    return slot.remaining > 0 and (tour_type is None or tour_type in slot.tour_types) and slot.start >= earliest
+
+
+def _answer_slot(slot: Slot) -> dict[str, Any]:
+    cached = availability_cache_repository.slot_json(slot)
+    del cached["capacity"]
+    return cached
+
+
+def _compute_missing(
+    property_id: UUID, schedule: TourSchedule, missing: list[date], now: datetime
+) -> dict[date, list[Slot]]:
+    zone = schedule.zone
+    today = local_today(schedule, now)
+    # Local midnights bound the days, in UTC; a day around a DST switch is 23 or 25 hours long.
+    lower = datetime.combine(min(missing), time(), zone).astimezone(UTC)
+    upper = datetime.combine(max(missing) + timedelta(days=1), time(), zone).astimezone(UTC)
+    horizon_end = today + timedelta(days=schedule.horizon_days)
+    with db.transaction() as conn:
+        booked = tours_repository.active_tour_counts(conn, property_id, lower, upper)
+        computed = compute_slots(schedule, missing, booked, now)
+        storable = {day: slots for day, slots in computed.items() if today <= day <= horizon_end}
+        availability_cache_repository.insert_missing_days(conn, property_id, storable, now)
+    return computed
+
+
+def get_schedule(property_id: UUID) -> TourSchedule:
+    with db.transaction() as conn:
+        schedule = schedules_repository.get_schedule(conn, property_id)
+    if schedule is None:
+        raise PropertyNotFoundError(f"property {property_id} has no tour schedule")
+    return schedule
+
+
+def put_schedule(property_id: UUID, schedule: TourSchedule) -> TourSchedule:
+    with db.transaction() as conn:
+        return schedules_repository.put_schedule(conn, property_id, schedule)

@@ -1,0 +1,305 @@
+"""Booking, rescheduling and cancelling tours; listing them. One transaction per request, the ResMan sync
+queued after commit. The database's capacity trigger (sql/009) is what makes overbooking impossible; the
+checks here only turn the common refusals into precise answers before a write is tried.
+
+Idempotency (POST /tours with an Idempotency-Key): the key row is inserted in the booking's own transaction,
+so a racing replay waits for the first request and then replays its answer. Only a successful booking (201)
+is remembered: a refused attempt rolls back with its key, so the same key may be retried once the cause is
+gone (e.g. another slot freed) and nothing was booked under it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from tour_booking import db, idempotency_repository, schedules_repository, tours_repository
+from tour_booking.api.models import CreateTourRequest, UpdateTourRequest
+from tour_booking.booking_errors import (
+    BookingValidationError,
+    ConversationNotFoundError,
+    IdempotencyKeyReusedError,
+    InvalidTransitionError,
+    SlotUnavailableError,
+    TourNotFoundError,
+)
+from tour_booking.errors import PropertyNotFoundError
+from tour_booking.models.enums import ACTIVE_STATUSES, ALLOWED_TRANSITIONS, TourStatus, TourType
+from tour_booking.models.schedule import TourSchedule
+from tour_booking.settings import get_settings
+from tour_booking.slots import find_slot
+from tour_booking.sync_queue import SyncRequest, send_sync_requests
+
+Connection = db.Connection
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+def _time(value: datetime | None, zone: tzinfo) -> str | None:
+    return None if value is None else value.astimezone(zone).isoformat()
+
+
+def tour_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A tour as answered: every column, times with the property's local offset."""
+    zone: tzinfo = ZoneInfo(row["timezone"]) if row.get("timezone") else UTC
+    return {
+        "id": str(row["id"]),
+        "conversation_id": str(row["conversation_id"]),
+        "property_id": str(row["property_id"]),
+        "resman_appointment_id": row["resman_appointment_id"],
+        "resman_prospect_id": row["resman_prospect_id"],
+        "tour_type": row["tour_type"],
+        "scheduled_datetime": _time(row["scheduled_datetime"], zone),
+        "status": row["status"],
+        "prospect_info": row["prospect_info"],
+        "staff_notes": row["staff_notes"],
+        "sync_status": row["sync_status"],
+        "version": row["version"],
+        "synced_version": row["synced_version"],
+        "sync_attempts": row["sync_attempts"],
+        "last_sync_error": row["last_sync_error"],
+        "last_synced_at": _time(row["last_synced_at"], zone),
+        "created_at": _time(row["created_at"], zone),
+        "updated_at": _time(row["updated_at"], zone),
+    }
+
+
+def _on_grid(schedule: TourSchedule, start: datetime) -> bool:
+    """Whether `start` is a slot start of the schedule's weekly grid, whatever notice, horizon or blackouts say."""
+    relaxed = schedule.model_copy(update={"min_notice_minutes": 0, "blackouts": [], "horizon_days": 365})
+    return find_slot(relaxed, start, {}, start - timedelta(seconds=1)) is not None
+
+
+def _check_bookable(
+    conn: Connection, *, property_id: UUID, schedule: TourSchedule, tour_type: TourType, start: datetime, now: datetime
+) -> None:
+    loc = ["body", "scheduled_datetime"]
+    if start <= now:
+        raise BookingValidationError(
+            "scheduled_datetime is in the past", [{"loc": loc, "type": "datetime_past", "msg": "must be in the future"}]
+        )
+    if tour_type not in schedule.tour_types:
+        raise SlotUnavailableError(
+            f"this property offers no {tour_type} tours",
+            [{"loc": ["body", "tour_type"], "type": "tour_type_not_offered", "msg": "not offered by the property"}],
+        )
+    start_utc = start.astimezone(UTC)
+    booked = tours_repository.active_tour_counts(conn, property_id, start_utc, start_utc + timedelta(seconds=1))
+    slot = find_slot(schedule, start, booked, now)
+    if slot is None:
+        if not _on_grid(schedule, start):
+            raise BookingValidationError(
+                "scheduled_datetime is not a slot start of the property's schedule",
+                [{"loc": loc, "type": "off_grid", "msg": "not a slot start; see the availability"}],
+            )
+        raise SlotUnavailableError(
+            "the slot cannot be booked (minimum notice, booking horizon or a blackout)",
+            [{"loc": loc, "type": "slot_closed", "msg": "slot not open for booking"}],
+        )
+    if slot.remaining <= 0:
+        raise SlotUnavailableError("the slot is full", [{"loc": loc, "type": "slot_full", "msg": "slot is full"}])
+
+
+def _request_hash(request: CreateTourRequest) -> str:
+    return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+
+
+def create_tour(
+    request: CreateTourRequest, idempotency_key: str | None, correlation_id: str | None, now: datetime | None = None
+) -> Answer:
+    settings = get_settings()
+    now = now or datetime.now(UTC)
+    request_hash = _request_hash(request)
+    with db.transaction() as conn:
+        if idempotency_key is not None:
+            ttl = timedelta(hours=settings.idempotency_ttl_hours)
+            stored = idempotency_repository.claim(conn, idempotency_key, request_hash, now, ttl)
+            if stored is not None:
+                if stored.request_hash != request_hash:
+                    raise IdempotencyKeyReusedError(
+                        "this Idempotency-Key was used with another request body",
+                        [{"loc": ["header", "Idempotency-Key"], "type": "idempotency_key_reused", "msg": "key reused"}],
+                    )
+                if stored.status_code is None:
+                    raise IdempotencyKeyReusedError("a request with this Idempotency-Key is still in progress")
+                return Answer(stored.status_code, stored.response_body, replayed=True)
+        schedule = schedules_repository.get_schedule(conn, request.property_id)
+        if schedule is None:
+            raise PropertyNotFoundError(f"property {request.property_id} has no tour schedule")
+        _check_bookable(
+            conn,
+            property_id=request.property_id,
+            schedule=schedule,
+            tour_type=request.tour_type,
+            start=request.scheduled_datetime,
+            now=now,
+        )
+        try:
+            row = tours_repository.insert_tour(
+                conn,
+                {
+                    "conversation_id": request.conversation_id,
+                    "property_id": request.property_id,
+                    "tour_type": str(request.tour_type),
+                    "scheduled_datetime": request.scheduled_datetime,
+                    "prospect_info": _jsonb(request.prospect.model_dump(mode="json", exclude_none=True)),
+                    "staff_notes": request.staff_notes,
+                },
+            )
+        except tours_repository.SlotTakenError as error:
+            raise SlotUnavailableError("the slot is full") from error
+        except tours_repository.ConversationMissingError as error:
+            raise ConversationNotFoundError(f"conversation {request.conversation_id} does not exist") from error
+        body = tour_json(row)
+        if idempotency_key is not None:
+            idempotency_repository.record_answer(conn, idempotency_key, 201, body)
+    send_sync_requests([SyncRequest(row["id"], row["version"], correlation_id)])
+    return Answer(201, body)
+
+
+def _jsonb(value: dict[str, Any]) -> Any:
+    from psycopg.types.json import Jsonb  # noqa: PLC0415
+
+    return Jsonb(value)
+
+
+def get_tour(tour_id: UUID) -> dict[str, Any]:
+    with db.transaction() as conn:
+        row = tours_repository.get_tour(conn, tour_id)
+    if row is None:
+        raise TourNotFoundError(f"tour {tour_id} does not exist")
+    return tour_json(row)
+
+
+def update_tour(
+    tour_id: UUID, request: UpdateTourRequest, correlation_id: str | None, now: datetime | None = None
+) -> dict[str, Any]:
+    """Applies a PATCH. Staff notes count as a change ResMan must learn: they travel in the appointment's
+    comments, so a notes change bumps the version and queues a sync like the others."""
+    now = now or datetime.now(UTC)
+    fields = request.model_fields_set
+    with db.transaction() as conn:
+        row = tours_repository.get_tour(conn, tour_id, for_update=True)
+        if row is None:
+            raise TourNotFoundError(f"tour {tour_id} does not exist")
+        current = TourStatus(row["status"])
+        new_status = request.status if request.status is not None else current
+        if new_status != current and new_status not in ALLOWED_TRANSITIONS[current]:
+            raise InvalidTransitionError(
+                f"a {current} tour cannot become {new_status}",
+                [{"loc": ["body", "status"], "type": "invalid_transition", "msg": f"{current} -> {new_status}"}],
+            )
+        new_start = request.scheduled_datetime if request.scheduled_datetime is not None else row["scheduled_datetime"]
+        new_type = request.tour_type if request.tour_type is not None else TourType(row["tour_type"])
+        moving = new_start != row["scheduled_datetime"]
+        retyping = new_type != row["tour_type"]
+        changes: dict[str, Any] = {}
+        if moving or retyping:
+            if current not in ACTIVE_STATUSES or new_status not in ACTIVE_STATUSES:
+                raise InvalidTransitionError(
+                    "only a scheduled or confirmed tour can be rescheduled",
+                    [{"loc": ["body"], "type": "invalid_transition", "msg": f"tour is {current}"}],
+                )
+            schedule = schedules_repository.get_schedule(conn, row["property_id"])
+            if schedule is None:
+                raise PropertyNotFoundError(f"property {row['property_id']} has no tour schedule")
+            if moving:
+                _check_bookable(
+                    conn,
+                    property_id=row["property_id"],
+                    schedule=schedule,
+                    tour_type=new_type,
+                    start=new_start,
+                    now=now,
+                )
+                changes["scheduled_datetime"] = new_start
+            elif new_type not in schedule.tour_types:
+                raise SlotUnavailableError(f"this property offers no {new_type} tours")
+            if retyping:
+                changes["tour_type"] = str(new_type)
+        if new_status != current:
+            changes["status"] = str(new_status)
+        if "staff_notes" in fields and request.staff_notes != row["staff_notes"]:
+            changes["staff_notes"] = request.staff_notes
+        if not changes:
+            return tour_json(row)
+        try:
+            row = tours_repository.update_tour(conn, tour_id, changes, bump_version=True)
+        except tours_repository.SlotTakenError as error:
+            raise SlotUnavailableError("the slot is full") from error
+    send_sync_requests([SyncRequest(row["id"], row["version"], correlation_id)])
+    return tour_json(row)
+
+
+def encode_cursor(start: datetime, tour_id: UUID) -> str:
+    raw = json.dumps([start.astimezone(UTC).isoformat(), str(tour_id)], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        start_text, id_text = json.loads(raw)
+        start = datetime.fromisoformat(start_text)
+        if start.tzinfo is None:
+            raise ValueError("naive")
+        return start, UUID(id_text)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as error:
+        raise BookingValidationError(
+            "cursor is not valid", [{"loc": ["query", "cursor"], "type": "cursor_invalid", "msg": "invalid cursor"}]
+        ) from error
+
+
+def list_tours(
+    *,
+    conversation_id: UUID | None,
+    property_id: UUID | None,
+    status: TourStatus | None,
+    start_from: datetime | None,
+    start_to: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> dict[str, Any]:
+    after = decode_cursor(cursor) if cursor else None
+    with db.transaction() as conn:
+        rows = tours_repository.list_tours(
+            conn,
+            conversation_id=conversation_id,
+            property_id=property_id,
+            status=str(status) if status is not None else None,
+            start_from=start_from,
+            start_to=start_to,
+            after=after,
+            limit=limit + 1,
+        )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1]["scheduled_datetime"], rows[-1]["id"]) if more else None
+    return {"items": [tour_json(row) for row in rows], "next_cursor": next_cursor}
+
+
+def success_rates(property_id: UUID | None) -> dict[str, Any]:
+    with db.transaction() as conn:
+        rows = tours_repository.success_rates(conn, property_id)
+    return {
+        "items": [
+            {
+                "property_id": str(row["property_id"]),
+                "completion_rate": row["completion_rate"],
+                "sync_success_rate": row["sync_success_rate"],
+            }
+            for row in rows
+        ]
+    }

@@ -1,0 +1,145 @@
+"""Tours: the only code that reads or writes `tour_booking_sync` for the booking API and availability."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+
+Connection = psycopg.Connection[dict[str, Any]]
+
+
+def active_tour_counts(
+    conn: Connection, property_id: UUID, start_utc: datetime, end_utc: datetime
+) -> dict[datetime, int]:
+    """Active tours (scheduled or confirmed) of a property per start instant in [start_utc, end_utc), keyed by
+    the UTC start. Every caller (booking, availability, cache refresh) counts through this one query."""
+    rows = conn.execute(
+        b"SELECT scheduled_datetime AS start, count(*) AS n FROM tour_booking_sync "
+        b"WHERE property_id = %s AND scheduled_datetime >= %s AND scheduled_datetime < %s "
+        b"AND status IN ('scheduled', 'confirmed') GROUP BY scheduled_datetime",
+        (property_id, start_utc, end_utc),
+    ).fetchall()
+    return {row["start"].astimezone(UTC): int(row["n"]) for row in rows}
+
+
+class SlotTakenError(Exception):
+    """The capacity trigger refused the write: the slot holds its capacity of active tours."""
+
+
+class ConversationMissingError(Exception):
+    """The tour names a conversation that does not exist."""
+
+
+_TOUR_COLUMNS = (
+    b"t.id, t.conversation_id, t.property_id, t.resman_appointment_id, t.resman_prospect_id, t.tour_type, "
+    b"t.scheduled_datetime, t.status, t.prospect_info, t.staff_notes, t.sync_status, t.version, t.synced_version, "
+    b"t.sync_attempts, t.last_sync_error, t.last_synced_at, t.created_at, t.updated_at"
+)
+# The property's zone comes along, so times are answered with the property's local offset.
+_TOUR_SELECT = (
+    b"SELECT " + _TOUR_COLUMNS + b", s.timezone FROM tour_booking_sync t "
+    b"LEFT JOIN tour_schedule s ON s.property_id = t.property_id "
+)
+
+
+def _translate(error: psycopg.Error) -> Exception:
+    if isinstance(error, psycopg.errors.ExclusionViolation):
+        return SlotTakenError(str(error.diag.constraint_name))
+    if isinstance(error, psycopg.errors.ForeignKeyViolation) and "conversation" in str(error.diag.constraint_name):
+        return ConversationMissingError()
+    return error
+
+
+def insert_tour(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
+    """Inserts a new tour (scheduled, pending) and returns its row with the property's time zone."""
+    try:
+        row = conn.execute(
+            b"WITH t AS (INSERT INTO tour_booking_sync (conversation_id, property_id, tour_type, scheduled_datetime, "
+            b"prospect_info, staff_notes) VALUES (%(conversation_id)s, %(property_id)s, %(tour_type)s, "
+            b"%(scheduled_datetime)s, %(prospect_info)s, %(staff_notes)s) RETURNING *) "
+            b"SELECT "
+            + _TOUR_COLUMNS
+            + b", s.timezone FROM t LEFT JOIN tour_schedule s ON s.property_id = t.property_id",
+            values,
+        ).fetchone()
+    except psycopg.errors.IntegrityError as error:
+        raise _translate(error) from error
+    assert row is not None
+    return row
+
+
+def get_tour(conn: Connection, tour_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
+    query = _TOUR_SELECT + b"WHERE t.id = %s" + (b" FOR UPDATE OF t" if for_update else b"")
+    return conn.execute(query, (tour_id,)).fetchone()
+
+
+def update_tour(conn: Connection, tour_id: UUID, changes: dict[str, Any], *, bump_version: bool) -> dict[str, Any]:
+    """Applies `changes` (column -> value); a change ResMan must learn bumps the version and marks it pending."""
+    from psycopg import sql  # noqa: PLC0415 - only writes compose SQL
+
+    assignments: list[sql.Composable] = [
+        sql.SQL("{} = {}").format(sql.Identifier(column), sql.Placeholder(column)) for column in changes
+    ]
+    if bump_version:
+        assignments += [sql.SQL("version = version + 1"), sql.SQL("sync_status = 'pending'")]
+    query = sql.SQL(
+        "WITH t AS (UPDATE tour_booking_sync SET {} WHERE id = {} RETURNING *) "
+        "SELECT {}, s.timezone FROM t LEFT JOIN tour_schedule s ON s.property_id = t.property_id"
+    ).format(sql.SQL(", ").join(assignments), sql.Placeholder("_id"), sql.SQL(_TOUR_COLUMNS.decode()))
+    try:
+        row = conn.execute(query, {**changes, "_id": tour_id}).fetchone()
+    except psycopg.errors.IntegrityError as error:
+        raise _translate(error) from error
+    assert row is not None
+    return row
+
+
+def list_tours(
+    conn: Connection,
+    *,
+    conversation_id: UUID | None,
+    property_id: UUID | None,
+    status: str | None,
+    start_from: datetime | None,
+    start_to: datetime | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Tours in (scheduled_datetime, id) order, a stable order for keyset paging after `after`."""
+    from psycopg import sql  # noqa: PLC0415
+
+    conditions: list[sql.Composable] = []
+    params: dict[str, Any] = {"limit": limit}
+    for column, value in (("conversation_id", conversation_id), ("property_id", property_id), ("status", status)):
+        if value is not None:
+            conditions.append(sql.SQL("t.{} = {}").format(sql.Identifier(column), sql.Placeholder(column)))
+            params[column] = value
+    if start_from is not None:
+        conditions.append(sql.SQL("t.scheduled_datetime >= %(start_from)s"))
+        params["start_from"] = start_from
+    if start_to is not None:
+        conditions.append(sql.SQL("t.scheduled_datetime < %(start_to)s"))
+        params["start_to"] = start_to
+    if after is not None:
+        conditions.append(sql.SQL("(t.scheduled_datetime, t.id) > (%(after_start)s, %(after_id)s)"))
+        params["after_start"], params["after_id"] = after
+    where = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("")
+    query = sql.SQL("{}{} ORDER BY t.scheduled_datetime, t.id LIMIT %(limit)s").format(
+        sql.SQL(_TOUR_SELECT.decode()), where
+    )
+    return conn.execute(query, params).fetchall()
+
+
+def success_rates(conn: Connection, property_id: UUID | None) -> list[dict[str, Any]]:
+    if property_id is None:
+        return conn.execute(
+            b"SELECT property_id, completion_rate, sync_success_rate FROM tour_booking_success_rate "
+            b"ORDER BY property_id"
+        ).fetchall()
+    return conn.execute(
+        b"SELECT property_id, completion_rate, sync_success_rate FROM tour_booking_success_rate WHERE property_id = %s",
+        (property_id,),
+    ).fetchall()

@@ -1,0 +1,76 @@
+"""The shared data-access modules the cache refresh also uses: schedules, cached days, active tour counts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import psycopg
+
+from tests.integration.api_events import call
+from tests.integration.api_fixtures import future_slot, new_conversation, new_property, schedule_body, tour_body
+from tour_booking import availability_cache_repository, db, schedules_repository, tours_repository
+from tour_booking.models.schedule import TourSchedule
+from tour_booking.slots import compute_slots
+
+NOW = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)
+
+
+def test_put_get_and_list_schedules(clean_db: str) -> None:
+    schedule = TourSchedule.model_validate(schedule_body(capacity=4))
+    property_id = uuid.uuid4()
+    with db.transaction() as conn:
+        assert schedules_repository.get_schedule(conn, property_id) is None
+        schedules_repository.put_schedule(conn, property_id, schedule)
+        assert schedules_repository.get_schedule(conn, property_id) == schedule
+        assert schedules_repository.list_active_schedules(conn) == [(property_id, schedule)]
+
+
+def test_upsert_read_and_delete_cached_days(clean_db: str) -> None:
+    # given computed slots of three days
+    property_id = new_property(capacity=3)
+    with db.transaction() as conn:
+        schedule = schedules_repository.get_schedule(conn, property_id)
+    assert schedule is not None
+    days = [date(2027, 1, 5) + timedelta(days=i) for i in range(3)]
+    computed = compute_slots(schedule, days, {}, NOW)
+    # when they are upserted twice (the second time with one seat taken), then read back
+    with db.transaction() as conn:
+        availability_cache_repository.upsert_days(conn, property_id, computed, NOW)
+        taken = {day: [s.model_copy(update={"remaining": 2}) for s in slots] for day, slots in computed.items()}
+        availability_cache_repository.upsert_days(conn, property_id, taken, NOW + timedelta(minutes=15))
+        read = availability_cache_repository.read_days(conn, property_id, days)
+    # then the latest slots and time are stored, with the property's local offset
+    assert set(read) == set(days)
+    slots, last_updated = read[days[0]]
+    assert last_updated == NOW + timedelta(minutes=15)
+    assert [s.start for s in slots] == [s.start for s in computed[days[0]]]
+    assert {s.remaining for s in slots} == {2}
+    with psycopg.connect(clean_db) as plain:
+        row = plain.execute(
+            b"SELECT available_slots -> 0 FROM calendar_availability_cache WHERE property_id = %s AND date = %s",
+            (property_id, days[0]),
+        ).fetchone()
+    assert row is not None
+    assert set(row[0]) == {"start", "end", "tour_types", "capacity", "remaining"}
+    assert row[0]["start"].endswith("-05:00")
+    # when days before the second are deleted, then only the last two remain
+    with db.transaction() as conn:
+        availability_cache_repository.delete_days_before(conn, property_id, days[1])
+        assert set(availability_cache_repository.read_days(conn, property_id, days)) == set(days[1:])
+
+
+def test_active_tour_counts_count_scheduled_and_confirmed_by_utc_start(clean_db: str) -> None:
+    property_id = new_property(capacity=5)
+    conversation_id = new_conversation(clean_db)
+    start = future_slot(hour=10)
+    ids = [call("POST", "/tours", tour_body(property_id, conversation_id, start)).json["id"] for _ in range(3)]
+    call("PATCH", f"/tours/{ids[0]}", {"status": "confirmed"})
+    call("PATCH", f"/tours/{ids[1]}", {"status": "cancelled"})
+    begin = datetime.fromisoformat(start).astimezone(UTC)
+    with db.transaction() as conn:
+        counts = tours_repository.active_tour_counts(
+            conn, property_id, begin - timedelta(days=1), begin + timedelta(days=1)
+        )
+    assert counts == {begin: 2}
+    assert next(iter(counts)).tzinfo == UTC
