@@ -44,6 +44,16 @@ class Settings(BaseSettings):
     no_show_grace_minutes: int = Field(default=120, ge=0)
     sweeper_pending_age_seconds: int = Field(default=300, ge=0)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
+    # Cache refresh: how far back a property's first ResMan pull reaches, and the shortest modified window
+    # that is still halved when ResMan answers `buffer overflow`.
+    refresh_initial_lookback_days: int = Field(default=30, ge=0)
+    refresh_min_window_seconds: int = Field(default=60, ge=1)
+    # ResMan sync: tours synced at once inside one SQS batch (each thread holds one database connection; ResMan
+    # calls stay capped by RESMAN_MAX_CONCURRENCY_PER_ACCOUNT), and the most tours one sweep re-sends.
+    resman_sync_workers: int = Field(default=10, ge=1, le=64)
+    sweeper_batch_limit: int = Field(default=500, ge=1)
+    # ResMan's clock stamps modified dates: windows reach this far past ours (the watermark never does).
+    refresh_window_lookahead_minutes: int = Field(default=10080, ge=0)
 
     @field_validator("db_prepare_threshold", mode="before")
     @classmethod

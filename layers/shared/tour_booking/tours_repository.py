@@ -15,12 +15,19 @@ def active_tour_counts(
     conn: Connection, property_id: UUID, start_utc: datetime, end_utc: datetime
 ) -> dict[datetime, int]:
     """Active tours (scheduled or confirmed) of a property per start instant in [start_utc, end_utc), keyed by
-    the UTC start. Every caller (booking, availability, cache refresh) counts through this one query."""
+    the UTC start. Every caller (booking, availability, cache refresh) counts through this one query.
+
+    Appointments that staff booked directly in ResMan (resman_staff_appointment, kept by the cache refresh)
+    take their place too, as they do in the capacity trigger (sql/030)."""
     rows = conn.execute(
-        b"SELECT scheduled_datetime AS start, count(*) AS n FROM tour_booking_sync "
-        b"WHERE property_id = %s AND scheduled_datetime >= %s AND scheduled_datetime < %s "
-        b"AND status IN ('scheduled', 'confirmed') GROUP BY scheduled_datetime",
-        (property_id, start_utc, end_utc),
+        b"SELECT start, count(*) AS n FROM ("
+        b"SELECT scheduled_datetime AS start FROM tour_booking_sync "
+        b"WHERE property_id = %(p)s AND scheduled_datetime >= %(s)s AND scheduled_datetime < %(e)s "
+        b"AND status IN ('scheduled', 'confirmed') "
+        b"UNION ALL SELECT scheduled_datetime FROM resman_staff_appointment "
+        b"WHERE property_id = %(p)s AND scheduled_datetime >= %(s)s AND scheduled_datetime < %(e)s"
+        b") AS taken GROUP BY start",
+        {"p": property_id, "s": start_utc, "e": end_utc},
     ).fetchall()
     return {row["start"].astimezone(UTC): int(row["n"]) for row in rows}
 
@@ -143,3 +150,34 @@ def success_rates(conn: Connection, property_id: UUID | None) -> list[dict[str, 
         b"SELECT property_id, completion_rate, sync_success_rate FROM tour_booking_success_rate WHERE property_id = %s",
         (property_id,),
     ).fetchall()
+
+
+def tours_for_outcomes(
+    conn: Connection, property_id: UUID, prospect_ids: list[str], due_before: datetime | None
+) -> list[dict[str, Any]]:
+    """The cache refresh's view of a property's tours: every tour of the given ResMan prospects (any status,
+    so a finished tour's prospect is still known as ours), and the active ones that started before
+    `due_before` (no-show candidates; none when it is None)."""
+    return conn.execute(
+        b"SELECT id, status, scheduled_datetime, resman_prospect_id, resman_appointment_id FROM tour_booking_sync "
+        b"WHERE property_id = %(p)s AND (resman_prospect_id = ANY(%(prospects)s) "
+        b"OR (status IN ('scheduled', 'confirmed') AND scheduled_datetime < %(due)s::timestamptz))",
+        {"p": property_id, "prospects": prospect_ids, "due": due_before},
+    ).fetchall()
+
+
+def record_outcomes(conn: Connection, outcomes: dict[UUID, str]) -> list[UUID]:
+    """Sets outcomes that came from ResMan, in one statement; returns the tours changed.
+
+    Only active tours move (a concurrent cancel or finish wins). ResMan already knows these outcomes, so neither
+    `version` nor `sync_status` changes: nothing is queued back to ResMan.
+    """
+    if not outcomes:
+        return []
+    rows = conn.execute(
+        b"UPDATE tour_booking_sync t SET status = o.status FROM "
+        b"(SELECT unnest(%(ids)s::uuid[]) AS id, unnest(%(statuses)s::text[]) AS status) o "
+        b"WHERE t.id = o.id AND t.status IN ('scheduled', 'confirmed') RETURNING t.id",
+        {"ids": list(outcomes), "statuses": list(outcomes.values())},
+    ).fetchall()
+    return [row["id"] for row in rows]

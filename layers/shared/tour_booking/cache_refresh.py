@@ -1,0 +1,311 @@
+"""The scheduled cache refresh: for every active property, read what changed in ResMan since its watermark,
+record tour outcomes and staff-booked appointments, and recompute the cached slots of the coming days.
+
+Properties are refreshed concurrently (REFRESH_CONCURRENCY threads, each with its own database connection);
+one property's failure is recorded in its result and never stops the others.
+
+Per property:
+1. ResMan (only with ResMan ids): SearchProspects by modified window, from the watermark to now (plus
+   REFRESH_WINDOW_LOOKAHEAD_MINUTES: ResMan's clock stamps the modified dates, and one running ahead of ours must
+   not hide a change). A window ResMan finds too wide (`buffer overflow`) is halved, down to
+   REFRESH_MIN_WINDOW_SECONDS. Each window's changes and the watermark move to (min(window end, now) -
+   REFRESH_WINDOW_OVERLAP_MINUTES) commit together, so a failure mid-run keeps everything read before it and
+   the next run resumes from there; the overlap re-reads the edges, which is harmless since applying the same
+   prospect twice changes nothing.
+2. No-shows, once ResMan has been read up to now (a missing Show is then really missing).
+3. Slots: the next REFRESH_HORIZON_DAYS local days recomputed with slots.compute_slots and upserted in one
+   statement; past days dropped. This runs even when ResMan failed: our own tours are known either way.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any, Protocol
+from uuid import UUID
+
+import psycopg
+
+from tour_booking import (
+    availability_cache_repository,
+    db,
+    schedules_repository,
+    slot_layouts,
+    staff_appointments_repository,
+    tours_repository,
+    watermarks_repository,
+)
+from tour_booking.errors import DatabaseUnavailableError
+from tour_booking.models.enums import TourStatus
+from tour_booking.models.schedule import TourSchedule
+from tour_booking.settings import Settings, get_settings
+from tour_booking.slots import local_today
+from tour_booking.tour_outcomes import ResManProspectLike, TourState, decide_outcomes, staff_appointments
+
+
+class WindowTooWideError(Exception):
+    """ResMan refused a modified window as holding too much (its `buffer overflow` 502)."""
+
+
+class ProspectSource(Protocol):
+    """ResMan as the refresh sees it: prospects of a property modified in [start, end)."""
+
+    def search_prospects_modified(
+        self, account_id: str, property_id: str, start: datetime, end: datetime
+    ) -> Sequence[ResManProspectLike]:
+        """Raises WindowTooWideError when the window holds too much; any other exception fails the property."""
+        ...
+
+
+class ResManProspectSource:
+    """The shared ResMan client behind ProspectSource: its too-wide error becomes WindowTooWideError.
+
+    The client is built at the first search, so a client that cannot be built (e.g. its secret is unreadable)
+    fails the ResMan part of each property while their slots are still refreshed.
+    """
+
+    def __init__(self, client: Any = None) -> None:
+        self._client = client
+
+    def search_prospects_modified(
+        self, account_id: str, property_id: str, start: datetime, end: datetime
+    ) -> Sequence[ResManProspectLike]:
+        from tour_booking.resman.errors import ResManWindowTooWideError  # noqa: PLC0415 - cold start: when used
+
+        if self._client is None:
+            from tour_booking.resman.client import get_resman_client  # noqa: PLC0415
+
+            self._client = get_resman_client()
+        try:
+            prospects: Sequence[ResManProspectLike] = self._client.search_prospects_modified(
+                account_id, property_id, start, end
+            )
+        except ResManWindowTooWideError as error:
+            raise WindowTooWideError(str(error)) from error
+        return prospects
+
+
+@dataclass
+class PropertyResult:
+    property_id: UUID
+    ok: bool = True
+    error: str | None = None
+    resman_polled: bool = False
+    windows: int = 0
+    prospects: int = 0
+    completed: int = 0
+    cancelled: int = 0
+    no_show: int = 0
+    staff_appointments_changed: int = 0
+    days: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "property_id": str(self.property_id), "seconds": round(self.seconds, 4)}
+
+
+@dataclass
+class RefreshReport:
+    results: list[PropertyResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failed(self) -> list[PropertyResult]:
+        return [r for r in self.results if not r.ok]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "properties": len(self.results),
+            "failed": len(self.failed),
+            "seconds": round(self.seconds, 3),
+            "results": [r.as_dict() for r in self.results],
+        }
+
+
+def _error_text(error: BaseException) -> str:
+    # Class and message only: the ResMan client's and psycopg's messages carry ids, never prospect details.
+    return f"{type(error).__name__}: {error}"[:500]
+
+
+@lru_cache(maxsize=4)
+def _executor(workers: int) -> ThreadPoolExecutor:
+    """Kept for the container's life: each worker thread keeps its database connection between runs."""
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cache-refresh")
+
+
+def refresh_all(source: ProspectSource | None, now: datetime | None = None) -> RefreshReport:
+    """Refreshes every active property; never raises for one property's failure (see RefreshReport.failed)."""
+    settings = get_settings()
+    started = time.perf_counter()
+    with db.transaction() as conn:
+        properties = schedules_repository.list_active_schedules(conn)
+    at = now or datetime.now(UTC)
+    futures = [
+        _executor(settings.refresh_concurrency).submit(refresh_property, pid, schedule, source, settings, at)
+        for pid, schedule in properties
+    ]
+    report = RefreshReport(results=[f.result() for f in futures])
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def refresh_property(
+    property_id: UUID, schedule: TourSchedule, source: ProspectSource | None, settings: Settings, now: datetime
+) -> PropertyResult:
+    """Refreshes one property; every failure ends in the result, none propagates."""
+    run = _PropertyRun(property_id, schedule, settings, now, PropertyResult(property_id))
+    result = run.result
+    started = time.perf_counter()
+    try:
+        if source is not None and schedule.resman_account_id and schedule.resman_property_id:
+            try:
+                _pull_resman(run, source)
+            except Exception as error:  # any ResMan or database failure fails this property only
+                result.ok, result.error = False, _error_text(error)
+                _record_pull_error(property_id, settings, now, result.error)
+        result.days = _refresh_slots(run)
+    except Exception as error:
+        result.ok = False
+        result.error = "; ".join(filter(None, [result.error, _error_text(error)]))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _record_pull_error(property_id: UUID, settings: Settings, now: datetime, error: str) -> None:
+    try:
+        with db.transaction() as conn:
+            watermarks_repository.record_error(conn, property_id, error, _initial_watermark(settings, now))
+    except Exception:  # noqa: S110 - the result already holds the failure; the database may be what failed
+        pass
+
+
+def _initial_watermark(settings: Settings, now: datetime) -> datetime:
+    return now - timedelta(days=settings.refresh_initial_lookback_days)
+
+
+def windows(
+    source: ProspectSource,
+    *,
+    account_id: str,
+    resman_property_id: str,
+    start: datetime,
+    end: datetime,
+    minimum: timedelta,
+) -> Iterator[tuple[datetime, Sequence[ResManProspectLike]]]:
+    """(window end, prospects) for consecutive windows covering [start, end) in time order; a window ResMan
+    finds too wide is split in halves, until a half would be shorter than `minimum`."""
+    pending = [(start, end)]
+    while pending:
+        low, high = pending.pop(0)
+        try:
+            prospects = source.search_prospects_modified(account_id, resman_property_id, low, high)
+        except WindowTooWideError:
+            if high - low < 2 * minimum:
+                raise
+            middle = low + (high - low) / 2
+            pending[0:0] = [(low, middle), (middle, high)]
+            continue
+        yield high, prospects
+
+
+@dataclass(frozen=True)
+class _PropertyRun:
+    property_id: UUID
+    schedule: TourSchedule
+    settings: Settings
+    now: datetime
+    result: PropertyResult
+
+    @property
+    def grace(self) -> timedelta:
+        return timedelta(minutes=self.settings.no_show_grace_minutes)
+
+    @property
+    def today_utc(self) -> datetime:
+        """The start of the property's local today: staff appointments before it block nothing any more."""
+        today = local_today(self.schedule, self.now)
+        return datetime.combine(today, datetime.min.time(), tzinfo=self.schedule.zone).astimezone(UTC)
+
+
+def _pull_resman(run: _PropertyRun, source: ProspectSource) -> None:
+    schedule, settings, now = run.schedule, run.settings, run.now
+    assert schedule.resman_account_id is not None and schedule.resman_property_id is not None
+    with db.transaction() as conn:
+        since = watermarks_repository.get_modified_since(conn, run.property_id)
+    start = since if since is not None else _initial_watermark(settings, now)
+    overlap = timedelta(minutes=settings.refresh_window_overlap_minutes)
+    for window_end, prospects in windows(
+        source,
+        account_id=schedule.resman_account_id,
+        resman_property_id=schedule.resman_property_id,
+        start=start,
+        end=now + timedelta(minutes=settings.refresh_window_lookahead_minutes),
+        minimum=timedelta(seconds=settings.refresh_min_window_seconds),
+    ):
+        run.result.windows += 1
+        run.result.prospects += len(prospects)
+        with db.transaction() as conn:
+            _apply(conn, run, prospects, no_shows=False)
+            watermarks_repository.advance(conn, run.property_id, max(start, min(window_end, now) - overlap), now)
+    with db.transaction() as conn:
+        _apply(conn, run, [], no_shows=True)
+    run.result.resman_polled = True
+
+
+def _apply(conn: db.Connection, run: _PropertyRun, prospects: Sequence[ResManProspectLike], *, no_shows: bool) -> None:
+    appointment_type = run.settings.resman_appointment_event_type
+    rows = tours_repository.tours_for_outcomes(
+        conn, run.property_id, [p.prospect_id for p in prospects], run.now - run.grace if no_shows else None
+    )
+    tours = [
+        TourState(
+            id=row["id"],
+            status=TourStatus(row["status"]),
+            scheduled_datetime=row["scheduled_datetime"],
+            resman_prospect_id=row["resman_prospect_id"],
+            resman_appointment_id=row["resman_appointment_id"],
+        )
+        for row in rows
+    ]
+    decided = decide_outcomes(tours, prospects, appointment_type, run.now, run.grace, no_shows=no_shows)
+    changed = tours_repository.record_outcomes(conn, {k: str(v) for k, v in decided.items()})
+    for tour_id in changed:
+        status = decided[tour_id]
+        if status is TourStatus.COMPLETED:
+            run.result.completed += 1
+        elif status is TourStatus.CANCELLED:
+            run.result.cancelled += 1
+        else:
+            run.result.no_show += 1
+    if prospects:
+        held = staff_appointments(prospects, tours, appointment_type, run.today_utc)
+        run.result.staff_appointments_changed += staff_appointments_repository.replace_for_prospects(
+            conn, run.property_id, held
+        )
+
+
+def _refresh_slots(run: _PropertyRun) -> int:
+    """Recomputes and stores the horizon's days in one transaction of two round trips (pipeline mode): the
+    days are locked before the tours are counted (see availability_cache_repository.lock_days)."""
+    schedule, now, property_id = run.schedule, run.now, run.property_id
+    today = local_today(schedule, now)
+    days = [today + timedelta(days=i) for i in range(run.settings.refresh_horizon_days)]
+    end_utc = datetime.combine(days[-1] + timedelta(days=1), datetime.min.time(), tzinfo=schedule.zone)
+    conn = db.connection()
+    try:
+        with conn.pipeline(), conn.transaction():
+            availability_cache_repository.lock_days(conn, property_id, days[0], days[-1], now)
+            staff_appointments_repository.forget_our_own(conn, property_id, run.today_utc)
+            booked = tours_repository.active_tour_counts(conn, property_id, run.today_utc, end_utc.astimezone(UTC))
+            availability_cache_repository.upsert_days_json(
+                conn, property_id, slot_layouts.days_json(schedule, days, booked, now), now
+            )
+    except psycopg.OperationalError as error:
+        if conn.broken or conn.closed:
+            db.close()
+        raise DatabaseUnavailableError("the database is unavailable") from error
+    return len(days)

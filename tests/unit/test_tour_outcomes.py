@@ -1,0 +1,132 @@
+"""Tour outcomes decided from ResMan prospects: pure functions, no I/O."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tour_booking.models.enums import TourStatus
+from tour_booking.resman.models import ResManEvent, ResManProspect
+from tour_booking.tour_outcomes import (
+    TourState,
+    allowed,
+    decide_outcomes,
+    is_no_show,
+    resman_outcome,
+    staff_appointments,
+)
+
+START = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
+GRACE = timedelta(minutes=120)
+
+
+def event(event_type: str, event_date: datetime | None, event_id: str | None = None) -> ResManEvent:
+    return ResManEvent(event_id=event_id, event_type=event_type, event_date=event_date)
+
+
+def guest(prospect_id: str, events: list[ResManEvent], customer_type: str | None = "prospect") -> ResManProspect:
+    return ResManProspect(prospect_id=prospect_id, customer_type=customer_type, events=tuple(events))
+
+
+def tour(status: TourStatus = TourStatus.SCHEDULED, appointment_id: str | None = "A1") -> TourState:
+    return TourState(uuid.uuid4(), status, START, "P1", appointment_id)
+
+
+def appointment(event_id: str = "A1", at: datetime = START) -> ResManEvent:
+    return event("Appointment", at, event_id)
+
+
+def test_show_after_the_appointment_completes_a_scheduled_or_confirmed_tour() -> None:
+    # given a prospect whose appointment was followed by a Show
+    prospect = guest("P1", [appointment(), event("Show", START + timedelta(minutes=5), "S1")])
+    # when / then
+    assert resman_outcome(tour(), prospect, "Appointment") is TourStatus.COMPLETED
+    assert resman_outcome(tour(TourStatus.CONFIRMED), prospect, "Appointment") is TourStatus.COMPLETED
+
+
+def test_a_show_long_before_the_appointment_is_not_this_tour() -> None:
+    # given a Show logged the day before (an earlier visit)
+    prospect = guest("P1", [event("Show", START - timedelta(days=1), "S0"), appointment()])
+    # then the tour is not completed by it
+    assert resman_outcome(tour(), prospect, "Appointment") is None
+
+
+def test_cancel_logged_after_the_appointment_cancels_it() -> None:
+    prospect = guest("P1", [appointment(), event("Cancel", START - timedelta(days=1), "C1")])
+    assert resman_outcome(tour(), prospect, "Appointment") is TourStatus.CANCELLED
+
+
+def test_cancel_logged_before_the_appointment_was_booked_does_not_cancel_it() -> None:
+    prospect = guest("P1", [event("Cancel", START - timedelta(days=3), "C0"), appointment()])
+    assert resman_outcome(tour(), prospect, "Appointment") is None
+
+
+def test_lost_prospect_cancels_but_a_show_wins() -> None:
+    lost = guest("P1", [appointment()], customer_type="lost")
+    toured_then_lost = guest("P1", [appointment(), event("Show", START, "S1")], customer_type="lost")
+    assert resman_outcome(tour(), lost, "Appointment") is TourStatus.CANCELLED
+    assert resman_outcome(tour(), toured_then_lost, "Appointment") is TourStatus.COMPLETED
+
+
+def test_resman_without_the_current_appointment_says_nothing() -> None:
+    # given a tour rescheduled here whose new time ResMan has not received yet
+    prospect = guest("P1", [appointment(at=START - timedelta(days=1)), event("Cancel", START, "C1")])
+    # then ResMan's cancel of the old appointment does not touch the tour
+    assert resman_outcome(tour(), prospect, "Appointment") is None
+
+
+def test_appointment_found_by_start_when_the_sync_has_not_stored_its_id() -> None:
+    prospect = guest("P1", [appointment("X9"), event("Show", START, "S1")])
+    assert resman_outcome(tour(appointment_id=None), prospect, "Appointment") is TourStatus.COMPLETED
+
+
+@pytest.mark.parametrize("final", [TourStatus.COMPLETED, TourStatus.CANCELLED, TourStatus.NO_SHOW])
+def test_finished_tours_never_move(final: TourStatus) -> None:
+    prospect = guest("P1", [appointment(), event("Cancel", START, "C1")], customer_type="lost")
+    assert resman_outcome(tour(final), prospect, "Appointment") is None
+    assert not is_no_show(tour(final), START + 2 * GRACE, GRACE)
+    assert not allowed(final, TourStatus.COMPLETED)
+
+
+def test_no_show_only_after_the_grace() -> None:
+    assert not is_no_show(tour(), START + GRACE - timedelta(seconds=1), GRACE)
+    assert is_no_show(tour(), START + GRACE, GRACE)
+
+
+def test_decide_outcomes_prefers_resman_and_no_shows_only_when_asked() -> None:
+    # given one tour with a Show and one without anything, both past the grace
+    shown, silent = tour(), TourState(uuid.uuid4(), TourStatus.CONFIRMED, START, "P2", "A2")
+    prospects = [guest("P1", [appointment(), event("Show", START, "S1")])]
+    now = START + GRACE
+    # when deciding with and without no-shows
+    with_no_shows = decide_outcomes([shown, silent], prospects, "Appointment", now, GRACE, no_shows=True)
+    without = decide_outcomes([shown, silent], prospects, "Appointment", now, GRACE, no_shows=False)
+    # then
+    assert with_no_shows == {shown.id: TourStatus.COMPLETED, silent.id: TourStatus.NO_SHOW}
+    assert without == {shown.id: TourStatus.COMPLETED}
+
+
+def test_staff_appointments_are_the_upcoming_uncancelled_ones_that_are_not_our_tours() -> None:
+    today = START - timedelta(hours=10)
+    ours = [tour(appointment_id="A0"), TourState(uuid.uuid4(), TourStatus.SCHEDULED, START, "P7", None)]
+    prospects = [
+        guest("P1", [appointment("A0"), appointment("E0", START + timedelta(days=1))]),
+        guest("P7", [appointment("X7")]),
+        guest("S1", [appointment("E1")]),
+        guest("S2", [appointment("E2"), event("Cancel", today, "C2"), appointment("E3", START + timedelta(hours=1))]),
+        guest("S3", [appointment("E4")], customer_type="lost"),
+        guest("S4", [appointment("E5", today - timedelta(days=1))]),
+        guest("S5", [appointment("E6"), event("Show", START, "S6")]),
+    ]
+    held = staff_appointments(prospects, ours, "Appointment", today)
+    assert held == {
+        "P1": [("E0", START + timedelta(days=1))],  # staff booked our prospect again: that one is theirs
+        "P7": [],  # our tour, whose event id the sync has not stored yet
+        "S1": [("E1", START)],
+        "S2": [("E3", START + timedelta(hours=1))],
+        "S3": [],
+        "S4": [],
+        "S5": [],
+    }
