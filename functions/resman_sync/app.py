@@ -1,0 +1,66 @@
+"""The ResMan sync (SQS -> this function, partial batch responses) and, on the `{"sweep": true}` schedule, the
+sweeper: see tour_booking.resman_sync."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tour_booking.resman_sync import ResManPort, SyncOutcome, sweep_pending, sync_requests
+from tour_booking.sync_queue import SyncRequest
+
+logger = Logger()
+# The namespace template.yaml gives every function, also when run outside it (sam local, tests, make dev).
+metrics = Metrics(namespace="TourBooking")
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def _request(record: dict[str, Any]) -> SyncRequest:
+    attribute = (record.get("messageAttributes") or {}).get("correlation_id") or {}
+    return SyncRequest.from_body(record["body"], attribute.get("stringValue"))
+
+
+def handle_batch(event: dict[str, Any], context: LambdaContext, client: ResManPort) -> dict[str, Any]:
+    parsed: list[tuple[str, SyncRequest]] = []
+    for record in event.get("Records", []):
+        try:
+            parsed.append((record["messageId"], _request(record)))
+        except (KeyError, ValueError, TypeError):
+            # A body that names no tour can never succeed: acknowledged (logged without its content).
+            logger.error("unreadable sync message acknowledged", extra={"message_id": record.get("messageId")})
+    results = sync_requests(parsed, client)
+    for outcome in results.values():
+        if isinstance(outcome, SyncOutcome):
+            metrics.add_metric(name=f"Sync_{outcome.result}", unit=MetricUnit.Count, value=1)
+        else:
+            metrics.add_metric(name="SyncRetried", unit=MetricUnit.Count, value=1)
+
+    def record_handler(record: SQSRecord) -> str:
+        outcome = results.get(record.message_id)
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome.result if outcome else "unreadable"
+
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    return dict(response)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext, client: ResManPort | None = None) -> dict[str, Any]:
+    if event.get("sweep"):
+        report = sweep_pending()
+        metrics.add_metric(name="SweptTours", unit=MetricUnit.Count, value=report.sent)
+        return {"found": report.found, "sent": report.sent, "unsent": report.unsent}
+    if client is None:
+        from tour_booking.resman.client import get_resman_client  # noqa: PLC0415 - the sweep needs no client
+
+        client = get_resman_client()
+    return handle_batch(event, context, client)

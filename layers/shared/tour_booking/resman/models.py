@@ -1,0 +1,57 @@
+"""What the ResMan client returns: guest cards (prospects) and their events, parsed from MITS XML.
+
+Frozen dataclasses: plain values with no validation cost, safe to share between threads. Times are aware
+datetimes in UTC (ResMan interprets and answers event dates as UTC, resman-api.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class ResManEvent:
+    """One `Events/Event` of a prospect. `event_id` is absent on events we have not posted yet."""
+
+    event_id: str | None
+    event_type: str
+    event_date: datetime | None
+    comments: str | None = None
+
+
+@dataclass(frozen=True)
+class ResManProspect:
+    """A guest card. `customer_type` is the MITS `Customer Type` lower-cased (`prospect`, `lost`, ...)."""
+
+    prospect_id: str
+    person_id: str | None = None
+    customer_type: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    modified_at: datetime | None = None
+    events: Sequence[ResManEvent] = field(default_factory=tuple)
+
+    def event(self, event_id: str) -> ResManEvent | None:
+        return next((e for e in self.events if e.event_id == event_id), None)
+
+
+@dataclass(frozen=True)
+class ResManProperty:
+    property_id: str
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class ResManNamedItem:
+    """An `{ID, Name}` pair: prospect sources, lost-prospect reasons, employees."""
+
+    id: str
+    name: str
+    email: str | None = None
+    security_group: str | None = None
