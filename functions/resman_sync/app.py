@@ -3,6 +3,7 @@ sweeper: see tour_booking.resman_sync."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -17,7 +18,9 @@ from tour_booking.sync_queue import SyncRequest
 logger = Logger()
 # The namespace template.yaml gives every function, also when run outside it (sam local, tests, make dev).
 metrics = Metrics(namespace="TourBooking")
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch whose every message failed is answered like any other (all listed in batchItemFailures) instead of
+# raising: SQS retries the same messages either way, and the Sync_retried metric counts them.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def _request(record: dict[str, Any]) -> SyncRequest:
@@ -34,11 +37,9 @@ def handle_batch(event: dict[str, Any], context: LambdaContext, client: ResManPo
             # A body that names no tour can never succeed: acknowledged (logged without its content).
             logger.error("unreadable sync message acknowledged", extra={"message_id": record.get("messageId")})
     results = sync_requests(parsed, client)
-    for outcome in results.values():
-        if isinstance(outcome, SyncOutcome):
-            metrics.add_metric(name=f"Sync_{outcome.result}", unit=MetricUnit.Count, value=1)
-        else:
-            metrics.add_metric(name="SyncRetried", unit=MetricUnit.Count, value=1)
+    counts = Counter(o.result if isinstance(o, SyncOutcome) else "retried" for o in results.values())
+    for result, count in counts.items():
+        metrics.add_metric(name=f"Sync_{result}", unit=MetricUnit.Count, value=count)
 
     def record_handler(record: SQSRecord) -> str:
         outcome = results.get(record.message_id)
