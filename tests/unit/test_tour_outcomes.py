@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tour_booking.models.enums import TourStatus
-from tour_booking.resman.models import ResManEvent, ResManProspect
+from tour_booking.resman.models import TOUR_MARKER, ResManEvent, ResManProspect
 from tour_booking.tour_outcomes import (
     TourState,
     allowed,
@@ -130,3 +130,23 @@ def test_staff_appointments_are_the_upcoming_uncancelled_ones_that_are_not_our_t
         "S4": [],
         "S5": [],
     }
+
+
+def test_a_cancel_we_posted_for_another_tour_of_the_prospect_leaves_this_one_alone() -> None:
+    # given two tours on one guest card, and the Cancel we posted for the first, logged after both appointments
+    first, second = tour(appointment_id="A1"), tour(appointment_id="A2")
+    later = START + timedelta(days=2)
+    second = TourState(second.id, second.status, later, "P1", "A2")
+    cancel_first = ResManEvent(
+        event_id="C1", event_type="Cancel", event_date=START, comments=TOUR_MARKER.format(tour_id=first.id)
+    )
+    prospect = guest("P1", [appointment("A1"), appointment("A2", later), cancel_first])
+
+    # when / then: the first tour is cancelled, the second is not
+    assert resman_outcome(first, prospect, "Appointment") is TourStatus.CANCELLED
+    assert resman_outcome(second, prospect, "Appointment") is None
+
+
+def test_a_cancel_staff_logged_without_a_tour_marker_cancels_the_appointments_before_it() -> None:
+    prospect = guest("P1", [appointment("A1"), event("Cancel", START, "C1")])
+    assert resman_outcome(tour(appointment_id="A1"), prospect, "Appointment") is TourStatus.CANCELLED

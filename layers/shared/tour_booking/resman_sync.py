@@ -43,13 +43,13 @@ from tour_booking.errors import DatabaseUnavailableError
 from tour_booking.models.enums import TourStatus
 from tour_booking.resman.errors import ResManError, ResManPermanentError, ResManTransientError
 from tour_booking.resman.mits import LeadCustomer, LeadEvent
-from tour_booking.resman.models import ResManEvent, ResManProspect
+from tour_booking.resman.models import TOUR_MARKER, ResManEvent, ResManProspect
 from tour_booking.settings import get_settings
 from tour_booking.sync_queue import SyncRequest, send_sync_requests
 
 logger = Logger(child=True)
 
-MARKER = "DomIQ tour {tour_id}"
+MARKER = TOUR_MARKER
 SHOW_EVENT = "Show"
 CANCEL_EVENT = "Cancel"
 

@@ -5,7 +5,8 @@ ResMan has no tour status (resman-api.md), so outcomes are read from a prospect'
 - `completed`: a `Show` event dated at or after the appointment (less SHOW_EARLY_TOLERANCE: a prospect who
   arrives a little early and is checked in at once still toured).
 - `cancelled`: a `Cancel` event listed after the tour's appointment event (ResMan lists a prospect's events in
-  the order they were logged; a Cancel names no appointment, so it cancels the appointment(s) logged before it),
+  the order they were logged; a Cancel names no appointment, so it cancels the appointment(s) logged before it,
+  except a Cancel we posted for another of the prospect's tours, which names that tour in its comments),
   or the prospect turned `lost`. A Show wins over both: a prospect who toured and then was marked lost toured.
 - `no_show`: the appointment plus the grace period passed with neither (decided from our own rows, since the
   prospect may not have changed in ResMan at all).
@@ -29,6 +30,7 @@ from typing import Protocol
 from uuid import UUID
 
 from tour_booking.models.enums import TourStatus
+from tour_booking.resman.models import marked_tour_id
 
 SHOW_EVENT = "show"
 CANCEL_EVENT = "cancel"
@@ -52,6 +54,8 @@ class ResManEventLike(Protocol):
     def event_type(self) -> str: ...
     @property
     def event_date(self) -> datetime | None: ...
+    @property
+    def comments(self) -> str | None: ...
 
 
 class ResManProspectLike(Protocol):
@@ -104,9 +108,13 @@ def resman_outcome(tour: TourState, prospect: ResManProspectLike, appointment_ty
     shown = any(
         _is(e, SHOW_EVENT) and e.event_date is not None and e.event_date >= start - SHOW_EARLY_TOLERANCE for e in events
     )
-    cancelled = any(_is(e, CANCEL_EVENT) for e in events[index + 1 :]) or _is_lost(prospect)
+    cancelled = any(_cancels(e, tour.id) for e in events[index + 1 :]) or _is_lost(prospect)
     outcome = TourStatus.COMPLETED if shown else TourStatus.CANCELLED if cancelled else None
     return outcome if outcome is not None and allowed(tour.status, outcome) else None
+
+
+def _cancels(event: ResManEventLike, tour_id: UUID) -> bool:
+    return _is(event, CANCEL_EVENT) and marked_tour_id(event.comments) in (None, tour_id)
 
 
 def _is_lost(prospect: ResManProspectLike) -> bool:

@@ -6,9 +6,22 @@ datetimes in UTC (ResMan interprets and answers event dates as UTC, resman-api.m
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from uuid import UUID
+
+# Every event we post names its tour in Comments: it tells our events from staff's, and which of a prospect's
+# tours a Cancel is about (a Cancel names no appointment in MITS).
+TOUR_MARKER = "DomIQ tour {tour_id}"
+_MARKED_TOUR = re.compile(r"DomIQ tour ([0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})")
+
+
+def marked_tour_id(comments: str | None) -> UUID | None:
+    """The tour an event of ours names in its comments, or None for anybody else's event."""
+    found = _MARKED_TOUR.search(comments or "")
+    return UUID(found.group(1)) if found else None
 
 
 @dataclass(frozen=True)
