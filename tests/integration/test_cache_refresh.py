@@ -410,3 +410,19 @@ def test_a_change_stamped_by_a_resman_clock_ahead_of_ours_is_read_and_the_waterm
     mark = watermark(clean_db, property_id)
     assert mark is not None
     assert mark["modified_since"] == NOW - timedelta(minutes=5)
+
+
+def test_refresh_deletes_expired_idempotency_keys_and_keeps_live_ones(clean_db: str) -> None:
+    # given one key past its 24 hours and one still live
+    with psycopg.connect(clean_db, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO idempotency_record (key, request_hash, expires_at) VALUES ('old', 'h', %s), ('live', 'h', %s)",
+            (NOW - timedelta(minutes=1), NOW + timedelta(hours=1)),
+        )
+    # when the refresh runs
+    report = refresh_all(FakeResMan(), now=NOW)
+    # then only the expired key is gone
+    with psycopg.connect(clean_db) as conn:
+        keys = [row[0] for row in conn.execute("SELECT key FROM idempotency_record")]
+    assert keys == ["live"]
+    assert report.expired_idempotency_keys == 1

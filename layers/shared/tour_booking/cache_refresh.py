@@ -33,6 +33,7 @@ import psycopg
 from tour_booking import (
     availability_cache_repository,
     db,
+    idempotency_repository,
     schedules_repository,
     slot_layouts,
     staff_appointments_repository,
@@ -112,6 +113,7 @@ class PropertyResult:
 class RefreshReport:
     results: list[PropertyResult] = field(default_factory=list)
     seconds: float = 0.0
+    expired_idempotency_keys: int = 0
 
     @property
     def failed(self) -> list[PropertyResult]:
@@ -122,6 +124,7 @@ class RefreshReport:
             "properties": len(self.results),
             "failed": len(self.failed),
             "seconds": round(self.seconds, 3),
+            "expired_idempotency_keys": self.expired_idempotency_keys,
             "results": [r.as_dict() for r in self.results],
         }
 
@@ -141,14 +144,16 @@ def refresh_all(source: ProspectSource | None, now: datetime | None = None) -> R
     """Refreshes every active property; never raises for one property's failure (see RefreshReport.failed)."""
     settings = get_settings()
     started = time.perf_counter()
+    at = now or datetime.now(UTC)
     with db.transaction() as conn:
         properties = schedules_repository.list_active_schedules(conn)
-    at = now or datetime.now(UTC)
+        # Housekeeping rides on the schedule: replays past their TTL are already ignored, this bounds the table.
+        expired_keys = idempotency_repository.delete_expired(conn, at)
     futures = [
         _executor(settings.refresh_concurrency).submit(refresh_property, pid, schedule, source, settings, at)
         for pid, schedule in properties
     ]
-    report = RefreshReport(results=[f.result() for f in futures])
+    report = RefreshReport(results=[f.result() for f in futures], expired_idempotency_keys=expired_keys)
     report.seconds = time.perf_counter() - started
     return report
 
