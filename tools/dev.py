@@ -324,7 +324,7 @@ def _seed_double_over_http(url: str) -> None:
     request = urllib.request.Request(  # noqa: S310 - loopback
         f"{url}/__double__/properties", data=body, method="POST", headers={"Content-Type": "application/json"}
     )
-    with urllib.request.urlopen(request, timeout=5):  # noqa: S310 - loopback
+    with urllib.request.urlopen(request, timeout=5):  # noqa: S310  # nosec B310 - the double on loopback
         pass
 
 
@@ -348,7 +348,7 @@ def configure_aws() -> None:
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",  # nosec B105 - moto's dummy credentials
         }
     )
     for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):

@@ -109,7 +109,8 @@ class LocalFunction:
     def _resolve(self) -> Handler:
         with self._load_lock:
             if self._handler is None:
-                assert isinstance(self._handler_ref, str)
+                if not isinstance(self._handler_ref, str):
+                    raise TypeError("handler reference must be 'module:function'")
                 self._handler = load_handler(self._handler_ref)
             return self._handler
 

@@ -23,7 +23,8 @@ def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
         return {suffix: loader.construct_scalar(node)}
     if isinstance(node, yaml.SequenceNode):
         return {suffix: loader.construct_sequence(node, deep=True)}
-    assert isinstance(node, yaml.MappingNode)
+    if not isinstance(node, yaml.MappingNode):
+        raise yaml.constructor.ConstructorError(None, None, f"unexpected node for {suffix}", node.start_mark)
     return {suffix: loader.construct_mapping(node, deep=True)}
 
 
@@ -53,7 +54,7 @@ class Schedule:
 
 @lru_cache(maxsize=4)
 def load(path: Path = TEMPLATE) -> dict[str, Any]:
-    document: dict[str, Any] = yaml.load(path.read_text(), Loader=_CloudFormationLoader)  # noqa: S506
+    document: dict[str, Any] = yaml.load(path.read_text(), Loader=_CloudFormationLoader)  # noqa: S506  # nosec B506 - a SafeLoader
     return document
 
 

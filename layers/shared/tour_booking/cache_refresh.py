@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 import psycopg
+from aws_lambda_powertools import Logger
 
 from tour_booking import (
     availability_cache_repository,
@@ -46,6 +47,8 @@ from tour_booking.models.schedule import TourSchedule
 from tour_booking.settings import Settings, get_settings
 from tour_booking.slots import local_today
 from tour_booking.tour_outcomes import ResManProspectLike, TourState, decide_outcomes, staff_appointments
+
+logger = Logger(child=True)
 
 
 class WindowTooWideError(Exception):
@@ -184,8 +187,10 @@ def _record_pull_error(property_id: UUID, settings: Settings, now: datetime, err
     try:
         with db.transaction() as conn:
             watermarks_repository.record_error(conn, property_id, error, _initial_watermark(settings, now))
-    except Exception:  # noqa: S110 - the result already holds the failure; the database may be what failed
-        pass
+    except Exception as nested:  # the result already holds the failure; the database may be what failed
+        logger.warning(
+            "pull error not recorded", extra={"property_id": str(property_id), "error": type(nested).__name__}
+        )
 
 
 def _initial_watermark(settings: Settings, now: datetime) -> datetime:
@@ -238,7 +243,8 @@ class _PropertyRun:
 
 def _pull_resman(run: _PropertyRun, source: ProspectSource) -> None:
     schedule, settings, now = run.schedule, run.settings, run.now
-    assert schedule.resman_account_id is not None and schedule.resman_property_id is not None
+    if schedule.resman_account_id is None or schedule.resman_property_id is None:
+        raise ValueError("the property has no ResMan ids")
     with db.transaction() as conn:
         since = watermarks_repository.get_modified_since(conn, run.property_id)
     start = since if since is not None else _initial_watermark(settings, now)

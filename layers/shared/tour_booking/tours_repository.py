@@ -52,6 +52,13 @@ _TOUR_SELECT = (
 )
 
 
+def _returned(row: dict[str, Any] | None) -> dict[str, Any]:
+    # Callers write a row they hold (just inserted, or locked FOR UPDATE): RETURNING always answers it.
+    if row is None:
+        raise LookupError("the tour written is gone")
+    return row
+
+
 def _translate(error: psycopg.Error) -> Exception:
     if isinstance(error, psycopg.errors.ExclusionViolation):
         return SlotTakenError(str(error.diag.constraint_name))
@@ -74,8 +81,7 @@ def insert_tour(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
         ).fetchone()
     except psycopg.errors.IntegrityError as error:
         raise _translate(error) from error
-    assert row is not None
-    return row
+    return _returned(row)
 
 
 def get_tour(conn: Connection, tour_id: UUID, *, for_update: bool = False) -> dict[str, Any] | None:
@@ -100,8 +106,7 @@ def update_tour(conn: Connection, tour_id: UUID, changes: dict[str, Any], *, bum
         row = conn.execute(query, {**changes, "_id": tour_id}).fetchone()
     except psycopg.errors.IntegrityError as error:
         raise _translate(error) from error
-    assert row is not None
-    return row
+    return _returned(row)
 
 
 def list_tours(
