@@ -10,4 +10,5 @@ from tour_booking.api.routes import handle
 
 
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return handle(event, context)
+    answer: dict[str, Any] = handle(event, context)
+    return answer

@@ -18,6 +18,13 @@ from tour_booking.sync_queue import SyncRequest
 logger = Logger()
 # The namespace template.yaml gives every function, also when run outside it (sam local, tests, make dev).
 metrics = Metrics(namespace="TourBooking")
+# The names template.yaml's sync failure-rate alarm and dashboard read.
+METRIC_NAMES = {
+    "synced": "SyncSucceeded",
+    "already_synced": "SyncDuplicateIgnored",
+    "failed": "SyncFailed",
+    "retried": "SyncRetried",
+}
 # A batch whose every message failed is answered like any other (all listed in batchItemFailures) instead of
 # raising: SQS retries the same messages either way, and the Sync_retried metric counts them.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -39,7 +46,7 @@ def handle_batch(event: dict[str, Any], context: LambdaContext, client: ResManPo
     results = sync_requests(parsed, client)
     counts = Counter(o.result if isinstance(o, SyncOutcome) else "retried" for o in results.values())
     for result, count in counts.items():
-        metrics.add_metric(name=f"Sync_{result}", unit=MetricUnit.Count, value=count)
+        metrics.add_metric(name=METRIC_NAMES.get(result, f"Sync_{result}"), unit=MetricUnit.Count, value=count)
 
     def record_handler(record: SQSRecord) -> str:
         outcome = results.get(record.message_id)

@@ -298,12 +298,21 @@ def sync_requests(
 
     def run(tour_id: UUID) -> BaseException | SyncOutcome:
         version = max(request.version for _, request in groups[tour_id])
+        # The API request's id travels in the message: it ties these lines to the booking that queued them.
+        trace = {
+            "tour_id": str(tour_id),
+            "correlation_id": sorted({r.correlation_id for _, r in groups[tour_id] if r.correlation_id}),
+        }
         try:
-            return sync_tour(tour_id, version, client)
+            outcome = sync_tour(tour_id, version, client)
         except Exception as error:
-            if not isinstance(error, SyncTransientError):
-                logger.exception("tour sync crashed", extra={"tour_id": str(tour_id)})
+            if isinstance(error, SyncTransientError):
+                logger.warning("tour sync will be retried", extra={**trace, "error_type": type(error).__name__})
+            else:
+                logger.exception("tour sync crashed", extra=trace)
             return error
+        logger.info("tour sync done", extra={**trace, "result": outcome.result, "posts": outcome.posts})
+        return outcome
 
     results: dict[str, BaseException | SyncOutcome] = {}
     workers = max(1, min(get_settings().resman_sync_workers, len(groups)))

@@ -12,7 +12,7 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -20,6 +20,8 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import AwareDatetime
 
@@ -39,6 +41,7 @@ from tour_booking.models.enums import TourStatus, TourType
 from tour_booking.models.tour import Tour
 
 logger = Logger(service="booking-api")
+metrics = Metrics(namespace="TourBooking")
 app = APIGatewayRestResolver(enable_validation=True)
 
 MAX_BODY_BYTES = 64 * 1024
@@ -147,6 +150,8 @@ def get_tour_schedule(property_id: Annotated[UUID, Path()]) -> Response[Any]:
 )
 def create_tour(body: Annotated[CreateTourRequest, Body()], idempotency_key: IdempotencyKey = None) -> Response[Any]:
     answer = booking_service.create_tour(body, idempotency_key, _correlation_id())
+    if not answer.replayed:
+        metrics.add_metric(name="ToursBooked", unit=MetricUnit.Count, value=1)
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
     return _json(answer.status, answer.body, headers)
 
@@ -251,6 +256,8 @@ def _invalid_request(error: RequestValidationError) -> Response[Any]:
 def _domain_error(error: DomainError) -> Response[Any]:
     if isinstance(error, DatabaseUnavailableError):
         logger.warning("database unavailable", extra={"error_type": type(error.__cause__).__name__})
+    if error.code == "slot_unavailable":
+        metrics.add_metric(name="SlotConflicts", unit=MetricUnit.Count, value=1)
     return error_response(error.status, error.code, error.message, error.details)
 
 
@@ -275,7 +282,8 @@ def _unexpected(error: Exception) -> Response[Any]:
     return error_response(500, "internal_error", "something went wrong; try again")
 
 
-@logger.inject_lambda_context(clear_state=True)
+@logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@metrics.log_metrics
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """The Lambda entry point's body: refuses oversized bodies before parsing them, then routes."""
     body = event.get("body") or ""

@@ -16,12 +16,13 @@ Phone = Annotated[str, Field(min_length=7, max_length=25, pattern=r"^\+?[0-9 ().
 
 
 class Prospect(BaseModel):
+    # repr=False: a repr lands in debug logs (Powertools logs route arguments at DEBUG); personal data must not.
     model_config = ConfigDict(extra="forbid")
 
-    first_name: Name
-    last_name: Name
-    email: Annotated[EmailStr, Field(max_length=254)] | None = None
-    phone: Phone | None = None
+    first_name: Annotated[Name, Field(repr=False)]
+    last_name: Annotated[Name, Field(repr=False)]
+    email: Annotated[EmailStr | None, Field(max_length=254, repr=False)] = None
+    phone: Annotated[Phone | None, Field(repr=False)] = None
 
     @model_validator(mode="after")
     def _reachable(self) -> Prospect:
