@@ -26,7 +26,7 @@ METRIC_NAMES = {
     "retried": "SyncRetried",
 }
 # A batch whose every message failed is answered like any other (all listed in batchItemFailures) instead of
-# raising: SQS retries the same messages either way, and the Sync_retried metric counts them.
+# raising: SQS retries the same messages either way, and the SyncRetried metric counts them.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 

@@ -49,7 +49,6 @@ from tour_booking.sync_queue import SyncRequest, send_sync_requests
 
 logger = Logger(child=True)
 
-MARKER = TOUR_MARKER
 SHOW_EVENT = "Show"
 CANCEL_EVENT = "Cancel"
 
@@ -81,7 +80,7 @@ class SyncOutcome:
 
 
 def marker(tour_id: UUID) -> str:
-    return MARKER.format(tour_id=tour_id)
+    return TOUR_MARKER.format(tour_id=tour_id)
 
 
 def _reason(error: BaseException) -> str:
