@@ -29,7 +29,7 @@ test: $(STAMP)  ## run the tests (embedded PostgreSQL unless DATABASE_URL is set
 
 lint: $(STAMP)  ## ruff and mypy --strict
 	$(BIN)/ruff check .
-	$(BIN)/mypy layers/shared functions tools tests
+	$(BIN)/mypy layers/shared functions tools tests bench
 
 security: $(STAMP)  ## bandit on the code, pip-audit on the layer's dependencies
 	$(BIN)/bandit -q -r layers/shared functions tools

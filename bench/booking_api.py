@@ -175,7 +175,7 @@ class Bench:
         def through_handler() -> None:
             pid = self.pick.choice(self.property_ids)
             event = api_event("GET", f"/properties/{pid}/availability?start_date={start_day}&days=7")
-            answer = lambda_handler(event, context)  # type: ignore[arg-type]
+            answer = lambda_handler(event, context)
             assert answer["statusCode"] == 200, answer
 
         bare_conn = psycopg.connect(self.url, autocommit=True, row_factory=dict_row)
@@ -228,7 +228,7 @@ class Bench:
         outcomes: dict[int, int] = {}
 
         def through_handler() -> None:
-            answer = lambda_handler(self._booking_event(rng), context)  # type: ignore[arg-type]
+            answer = lambda_handler(self._booking_event(rng), context)
             outcomes[answer["statusCode"]] = outcomes.get(answer["statusCode"], 0) + 1
 
         bare_conn = psycopg.connect(self.url, autocommit=True)
@@ -284,7 +284,7 @@ class Bench:
             db.connection()
             barrier.wait()
             while not stop.is_set():
-                answer = lambda_handler(self._booking_event(rng), context)  # type: ignore[arg-type]
+                answer = lambda_handler(self._booking_event(rng), context)
                 done[index] += 1
                 created[index] += answer["statusCode"] == 201
             db.close()

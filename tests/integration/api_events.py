@@ -100,7 +100,7 @@ class ApiAnswer:
 def call(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None, **kwargs: Any) -> ApiAnswer:
     from functions.booking_api.app import lambda_handler
 
-    result = lambda_handler(api_event(method, url, body, headers, **kwargs), LambdaContext())  # type: ignore[arg-type]
+    result = lambda_handler(api_event(method, url, body, headers, **kwargs), LambdaContext())
     text = result.get("body")
     headers = dict(result.get("headers") or {})
     headers.update({name: values[-1] for name, values in (result.get("multiValueHeaders") or {}).items() if values})

@@ -76,7 +76,7 @@ def test_a_booking_and_its_sync_log_no_prospect_detail_and_carry_one_correlation
     # when DomIQ books (one API request with a known request id) and the queued message is synced
     event = api_event("POST", "/tours", tour_body(property_id, conversation_id, future_slot(), prospect=PROSPECT))
     request_id = event["requestContext"]["requestId"]
-    answer = booking_api(event, LambdaContext())  # type: ignore[arg-type]
+    answer = booking_api(event, LambdaContext())
     assert answer["statusCode"] == 201, answer["body"]
     tour_id = json.loads(answer["body"])["id"]
     batch = _sqs_records(sqs_queue)

@@ -1,0 +1,105 @@
+"""The booking API traced as Lambda traces it: X-Ray segments reach the daemon's UDP port with the handler's
+subsegment and its cold-start annotation, and none of the prospect's details (the 201 carries them all).
+
+The handler runs in a child process whose environment is Lambda's (function name, task root, trace header,
+daemon address), because Powertools' Tracer decides at import time whether it is in Lambda, and the test
+process imported the handler with tracing off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tests.integration.api_fixtures import future_slot, new_conversation, schedule_body, tour_body
+from tests.integration.test_observability_and_privacy import PROSPECT, SECRETS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+CHILD = """
+import json, sys
+from functions.booking_api.app import lambda_handler
+from tests.integration.api_events import LambdaContext, api_event
+
+for method, path, body in json.loads(sys.argv[1]):
+    answer = lambda_handler(api_event(method, path, body), LambdaContext())
+    print("status", answer["statusCode"], flush=True)
+"""
+
+
+def _segments(datagrams: list[bytes]) -> list[dict[str, Any]]:
+    # Each datagram is a JSON header line, a newline, then one segment or subsegment document.
+    return [json.loads(datagram.split(b"\n", 1)[1]) for datagram in datagrams]
+
+
+def _walk(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    pending = list(documents)
+    while pending:
+        document = pending.pop()
+        found.append(document)
+        pending.extend(document.get("subsegments", []))
+    return found
+
+
+def test_a_traced_booking_sends_the_handler_subsegments_and_no_prospect_detail(clean_db: str) -> None:
+    property_id = uuid.uuid4()
+    conversation_id = new_conversation(clean_db)
+    requests = [
+        ["PUT", f"/properties/{property_id}/tour-schedule", schedule_body()],
+        ["POST", "/tours", tour_body(property_id, conversation_id, future_slot(), prospect=PROSPECT)],
+    ]
+    daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    daemon.bind(("127.0.0.1", 0))
+    daemon.settimeout(0.5)
+    address = f"127.0.0.1:{daemon.getsockname()[1]}"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"POWERTOOLS_TRACE_DISABLED", "AWS_SAM_LOCAL", "SYNC_QUEUE_URL"}
+    }
+    trace_id = f"1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"
+    env.update(
+        DATABASE_URL=clean_db,
+        PYTHONPATH=f"{ROOT / 'layers/shared'}:{ROOT}",
+        AWS_LAMBDA_FUNCTION_NAME="tour-booking-api",
+        LAMBDA_TASK_ROOT=str(ROOT),
+        AWS_XRAY_DAEMON_ADDRESS=address,
+        _X_AMZN_TRACE_ID=f"Root={trace_id};Parent={uuid.uuid4().hex[:16]};Sampled=1",
+    )
+    try:
+        child = subprocess.run(
+            [sys.executable, "-c", CHILD, json.dumps(requests)],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        datagrams: list[bytes] = []
+        while True:
+            try:
+                datagrams.append(daemon.recv(65_535))
+            except TimeoutError:
+                break
+    finally:
+        daemon.close()
+
+    assert child.returncode == 0, child.stderr
+    statuses = [line.split()[1] for line in child.stdout.splitlines() if line.startswith("status ")]
+    assert statuses == ["200", "201"], child.stdout
+    documents = _walk(_segments(datagrams))
+    assert {document["trace_id"] for document in documents if "trace_id" in document} == {trace_id}
+    handler = [document for document in documents if document.get("name") == "## lambda_handler"]
+    assert len(handler) == 2
+    assert sorted(document["annotations"]["ColdStart"] for document in handler) == [False, True]
+    raw = b"".join(datagrams).decode()
+    leaked = [secret for secret in SECRETS if secret.lower() in raw.lower()]
+    assert not leaked, f"the trace carries prospect details: {leaked}"
