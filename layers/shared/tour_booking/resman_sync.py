@@ -43,14 +43,11 @@ from tour_booking.errors import DatabaseUnavailableError
 from tour_booking.models.enums import TourStatus
 from tour_booking.resman.errors import ResManError, ResManPermanentError, ResManTransientError
 from tour_booking.resman.mits import LeadCustomer, LeadEvent
-from tour_booking.resman.models import TOUR_MARKER, ResManEvent, ResManProspect
+from tour_booking.resman.models import CANCEL_EVENT, SHOW_EVENT, TOUR_MARKER, ResManEvent, ResManProspect
 from tour_booking.settings import get_settings
 from tour_booking.sync_queue import SyncRequest, send_sync_requests
 
 logger = Logger(child=True)
-
-SHOW_EVENT = "Show"
-CANCEL_EVENT = "Cancel"
 
 
 class ResManPort(Protocol):

@@ -30,10 +30,8 @@ from typing import Protocol
 from uuid import UUID
 
 from tour_booking.models.enums import TourStatus
-from tour_booking.resman.models import marked_tour_id
+from tour_booking.resman.models import CANCEL_EVENT, SHOW_EVENT, marked_tour_id
 
-SHOW_EVENT = "show"
-CANCEL_EVENT = "cancel"
 LOST_CUSTOMER_TYPE = "lost"
 SHOW_EARLY_TOLERANCE = timedelta(minutes=30)
 

@@ -15,6 +15,9 @@ from uuid import UUID
 # Every event we post names its tour in Comments: it tells our events from staff's, and which of a prospect's
 # tours a Cancel is about (a Cancel names no appointment in MITS).
 TOUR_MARKER = "DomIQ tour {tour_id}"
+# The MITS event types of a tour's outcome, spelled as we post them; reading staff's events ignores case.
+SHOW_EVENT = "Show"
+CANCEL_EVENT = "Cancel"
 _MARKED_TOUR = re.compile(r"DomIQ tour ([0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12})")
 
 
