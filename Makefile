@@ -61,11 +61,17 @@ sam-build: $(SAM)
 	@test -n "$(SAM_PYTHON)" || { echo "sam build needs Python 3.12 on PATH" >&2; exit 1; }
 	PATH="$(dir $(SAM_PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build
 
+# The X-Ray SDK requires botocore, which pulls in dateutil, six and urllib3: the Lambda runtime ships all four
+# (with boto3), so the layer leaves them out rather than carry 25 MB that the runtime's copies shadow anyway.
+RUNTIME_PROVIDED := botocore botocore-*.dist-info dateutil python_dateutil-*.dist-info six.py six-*.dist-info \
+	urllib3 urllib3-*.dist-info
+
 # Called by `sam build` (BuildMethod: makefile). The layer is precompiled: Lambda's /opt is read-only,
 # so without .pyc files every cold start compiles it again.
 build-SharedLayer:
 	$(SAM_PYTHON) -m pip install --quiet --target "$(ARTIFACTS_DIR)/python" --platform manylinux2014_x86_64 \
 		--implementation cp --python-version 3.12 --only-binary=:all: -r "$(ROOT)layers/shared/requirements.txt"
+	cd "$(ARTIFACTS_DIR)/python" && rm -rf $(RUNTIME_PROVIDED)
 	cp -r "$(ROOT)layers/shared/tour_booking" "$(ARTIFACTS_DIR)/python/"
 	find "$(ARTIFACTS_DIR)/python/tour_booking" -name __pycache__ -prune -exec rm -rf {} +
 	$(SAM_PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)/python"
