@@ -6,6 +6,8 @@ leaves through the handlers at the bottom, in the contract's shape {"error": {"c
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import traceback
 from datetime import date
@@ -285,16 +287,32 @@ def _unexpected(error: Exception) -> Response[Any]:
 @logger.inject_lambda_context(clear_state=True, correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 def handle(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """The Lambda entry point's body: refuses oversized bodies before parsing them, then routes."""
+    """The Lambda entry point's body: refuses oversized or non-UTF-8 bodies before parsing them, then routes."""
     body = event.get("body") or ""
     size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode("utf-8", "surrogatepass"))
     if size > MAX_BODY_BYTES:
-        too_large = error_response(413, "payload_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes")
-        return {
-            "statusCode": 413,
-            "headers": {"Content-Type": JSON},
-            "multiValueHeaders": {},
-            "body": too_large.body,
-            "isBase64Encoded": False,
-        }
+        return _refusal(error_response(413, "payload_too_large", f"the body exceeds {MAX_BODY_BYTES} bytes"))
+    if event.get("isBase64Encoded") and not _is_utf8(body):
+        # API Gateway base64-encodes a body that is not text; JSON is text, so this one can only be refused.
+        not_text = [{"loc": ["body"], "type": "json_invalid", "msg": "the body is not UTF-8 text"}]
+        return _refusal(error_response(422, "validation_error", "the request is not valid", not_text))
     return app.resolve(event, context)
+
+
+def _is_utf8(base64_body: str) -> bool:
+    try:
+        base64.b64decode(base64_body, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    return True
+
+
+def _refusal(answer: Response[Any]) -> dict[str, Any]:
+    """A proxy answer given before routing (Powertools would fail on the body it refuses)."""
+    return {
+        "statusCode": answer.status_code,
+        "headers": {"Content-Type": JSON},
+        "multiValueHeaders": {},
+        "body": answer.body,
+        "isBase64Encoded": False,
+    }
