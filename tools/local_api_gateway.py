@@ -4,7 +4,8 @@ Each HTTP request becomes the event API Gateway sends (the shape of `sam local g
 aws-proxy`), routed by the template's resource paths, with the API key checked as `ApiKeyRequired` does;
 the handler's proxy answer becomes the HTTP response. API Gateway's own answers are kept: 403 `Missing
 Authentication Token` for an unknown route, 403 `Forbidden` for a missing or wrong key, 502 `Internal server
-error` when the function fails or answers malformed, 413 past 10 MB.
+error` when the function fails or answers malformed, 413 past 10 MB, each in the body the template's
+GatewayResponses give it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from tools.local_lambda import ACCOUNT_ID, FunctionError
-from tools.sam_template import Route
+from tools.sam_template import Route, gateway_responses
 
 logger = logging.getLogger("tools.local_api_gateway")
 
@@ -31,9 +32,17 @@ MAX_BODY_BYTES = 10 * 1024 * 1024
 API_ID = "localapi01"
 
 
-def _gateway_answer(status: int, message: str, error_type: str) -> tuple[int, dict[str, list[str]], bytes]:
+def gateway_answer(
+    status: int, message: str, error_type: str, response_type: str, templates: dict[str, str]
+) -> tuple[int, dict[str, list[str]], bytes]:
+    """API Gateway's own answer, through the template's GatewayResponse for its type (or DEFAULT_4XX/5XX), as
+    deployed; API Gateway's bare `{"message"}` only when the template customizes neither."""
     headers = {"Content-Type": ["application/json"], "x-amzn-ErrorType": [error_type]}
-    return status, headers, json.dumps({"message": message}).encode()
+    default = "DEFAULT_4XX" if status < 500 else "DEFAULT_5XX"
+    template = templates.get(response_type, templates.get(default))
+    if template is None:
+        return status, headers, json.dumps({"message": message}).encode()
+    return status, headers, template.replace("$context.error.messageString", json.dumps(message)).encode()
 
 
 def build_event(
@@ -143,12 +152,14 @@ class LocalApiGateway:
         host: str = "127.0.0.1",
         port: int = 3000,
         stage: str = "local",
+        responses: dict[str, str] | None = None,
     ) -> None:
         # Literal segments win over parameters, as in API Gateway's resource tree.
         self.routes = sorted(routes, key=lambda route: route.path.count("{"))
         self.api_keys = api_keys
         self.invoke = invoke
         self.stage = stage
+        self.responses = gateway_responses() if responses is None else responses
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -172,7 +183,7 @@ class LocalApiGateway:
         self, method: str, raw_path: str, headers: list[tuple[str, str]], body: bytes, source_ip: str
     ) -> tuple[int, dict[str, list[str]], bytes]:
         if len(body) > MAX_BODY_BYTES:
-            return _gateway_answer(413, "Request Too Long", "RequestTooLongException")
+            return self._refuse(413, "Request Too Long", "RequestTooLongException", "REQUEST_TOO_LARGE")
         path = unquote(urlsplit(raw_path).path)
         # An unmatched path or method gets what API Gateway answers for it, not a 404.
         for route in self.routes:
@@ -180,10 +191,15 @@ class LocalApiGateway:
             if parameters is not None:
                 break
         else:
-            return _gateway_answer(403, "Missing Authentication Token", "MissingAuthenticationTokenException")
+            return self._refuse(
+                403,
+                "Missing Authentication Token",
+                "MissingAuthenticationTokenException",
+                "MISSING_AUTHENTICATION_TOKEN",
+            )
         api_key = next((value for name, value in headers if name.lower() == "x-api-key"), None)
         if route.api_key_required and api_key not in self.api_keys:
-            return _gateway_answer(403, "Forbidden", "ForbiddenException")
+            return self._refuse(403, "Forbidden", "ForbiddenException", "INVALID_API_KEY")
         event = build_event(
             method=method,
             raw_path=raw_path,
@@ -201,7 +217,12 @@ class LocalApiGateway:
             logger.warning("Execution failed due to a function error: %s", error.error_type)
         except (ValueError, binascii.Error) as error:
             logger.warning("Execution failed due to configuration error: malformed Lambda proxy response (%s)", error)
-        return _gateway_answer(502, "Internal server error", "InternalServerErrorException")
+        return self._refuse(502, "Internal server error", "InternalServerErrorException", "INTEGRATION_FAILURE")
+
+    def _refuse(
+        self, status: int, message: str, error_type: str, response_type: str
+    ) -> tuple[int, dict[str, list[str]], bytes]:
+        return gateway_answer(status, message, error_type, response_type, self.responses)
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         gateway = self
@@ -209,12 +230,17 @@ class LocalApiGateway:
         class RequestHandler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             server_version = "LocalApiGateway"
+            # Headers and body leave in two writes: with Nagle on, the body waits for the client's delayed ACK
+            # (40 ms on Linux) whenever the headers are not yet acknowledged.
+            disable_nagle_algorithm = True
 
             def _serve(self) -> None:
                 started = time.monotonic()
                 length = int(self.headers.get("Content-Length") or 0)
                 if length > MAX_BODY_BYTES:
-                    status, headers, payload = _gateway_answer(413, "Request Too Long", "RequestTooLongException")
+                    status, headers, payload = gateway._refuse(
+                        413, "Request Too Long", "RequestTooLongException", "REQUEST_TOO_LARGE"
+                    )
                     self.close_connection = True
                 else:
                     body = self.rfile.read(length) if length else b""

@@ -79,6 +79,16 @@ def api_routes(function_id: str = "BookingApiFunction", template: Path = TEMPLAT
     return routes
 
 
+def gateway_responses(template: Path = TEMPLATE) -> dict[str, str]:
+    """ResponseType -> the application/json template of the API's customized gateway responses."""
+    answers: dict[str, str] = {}
+    for entry in load(template)["Resources"].values():
+        if entry.get("Type") == "AWS::ApiGateway::GatewayResponse":
+            properties = entry["Properties"]
+            answers[str(properties["ResponseType"])] = str(properties["ResponseTemplates"]["application/json"])
+    return answers
+
+
 def function_setting(function_id: str, name: str, template: Path = TEMPLATE) -> Any:
     """A function's own setting, else the Globals one (Timeout, MemorySize...)."""
     own = resource(function_id, template)

@@ -105,7 +105,7 @@ def test_every_route_but_health_needs_the_api_key(gateway: Any) -> None:
     # then API Gateway answers 403 Forbidden without invoking the function; /health needs no key
     for status, headers, body in (missing, wrong):
         assert status == 403
-        assert json.loads(body) == {"message": "Forbidden"}
+        assert json.loads(body) == {"error": {"code": "forbidden", "message": "Forbidden", "details": []}}
         assert headers["x-amzn-ErrorType"] == "ForbiddenException"
     assert health[0] == 200
     assert [event["resource"] for event in calls] == ["/health"]
@@ -116,7 +116,9 @@ def test_an_unknown_route_or_method_gets_missing_authentication_token(gateway: A
     for method, path in (("GET", "/nope"), ("DELETE", "/tours/x"), ("GET", "/tours/x/y")):
         status, _, body = request(f"{server.url}{path}", method, headers={"x-api-key": KEY})
         assert status == 403
-        assert json.loads(body) == {"message": "Missing Authentication Token"}
+        assert json.loads(body) == {
+            "error": {"code": "forbidden", "message": "Missing Authentication Token", "details": []}
+        }
 
 
 def test_the_handler_answer_becomes_the_http_response(gateway: Any) -> None:
@@ -143,7 +145,7 @@ def test_a_malformed_proxy_answer_is_a_502(gateway: Any, answer: Any) -> None:
     server = gateway(lambda event: answer)
     status, _, body = request(f"{server.url}/health")
     assert status == 502
-    assert json.loads(body) == {"message": "Internal server error"}
+    assert json.loads(body) == {"error": {"code": "gateway_error", "message": "Internal server error", "details": []}}
 
 
 def test_a_failing_function_is_a_502_and_the_gateway_keeps_serving(gateway: Any) -> None:
