@@ -44,6 +44,13 @@ def document() -> dict[str, Any]:
     }
     generated["security"] = [{"api_key": []}]
     generated["paths"]["/health"]["get"]["security"] = []
+    for operation in (op for methods in generated["paths"].values() for op in methods.values()):
+        if operation.get("security", generated["security"]):
+            # API Gateway refuses a missing or wrong key itself, in the shape template.yaml's GatewayResponses give it.
+            operation["responses"]["403"] = {
+                "description": "forbidden: the x-api-key header is missing or not a valid key",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+            }
     return generated
 
 
