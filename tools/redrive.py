@@ -5,7 +5,8 @@ stack and the tests) does not implement that API: when AWS_ENDPOINT_URL is set t
 receive -> send -> delete, and a message is deleted only once its copy was sent (a failure can leave a
 duplicate, never a loss; the sync is state-based, so a duplicate is harmless).
 
-    python -m tools.redrive --queue tour-booking-sync-dlq-dev            # or make redrive QUEUE=...
+    make redrive QUEUE=tour-booking-sync-dlq-prod                        # AWS (the shell's credentials)
+    AWS_ENDPOINT_URL=http://127.0.0.1:3002 make redrive QUEUE=tour-booking-sync-dlq-dev   # make dev's queue
     python -m tools.redrive --queue <dlq url> --destination <queue name or url> --wait
 """
 
@@ -172,6 +173,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--per-second", type=int, help="AWS: MaxNumberOfMessagesPerSecond of the move task")
     parser.add_argument("--wait", action="store_true", help="AWS: wait until the move task has finished")
     args = parser.parse_args(argv)
+    if local_endpoint():
+        # The local stack's region and moto's dummy credentials, unless the shell names others.
+        for name, value in (("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_ACCESS_KEY_ID", "testing"),
+                            ("AWS_SECRET_ACCESS_KEY", "testing")):
+            os.environ.setdefault(name, value)
     import boto3  # noqa: PLC0415 - the help answers without it
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 

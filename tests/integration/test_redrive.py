@@ -145,9 +145,12 @@ def test_no_message_is_deleted_when_its_copy_could_not_be_sent(client: Any, queu
 
 
 def test_the_command_line_names_the_queue_and_fails_on_an_unknown_one(
-    client: Any, queues: SyncQueues, capsys: pytest.CaptureFixture[str]
+    client: Any, queues: SyncQueues, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     dead_letter(client, queues, 2)
+    # (the local stack's region and dummy credentials need not be in the shell)
+    for name in ("AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name)
     assert redrive.main(["--queue", queues.dead_letter_url.rsplit("/", 1)[-1]]) == 0
     assert "moved 2 message(s)" in capsys.readouterr().out
     assert depth(client, queues.url) == 2
