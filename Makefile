@@ -12,7 +12,7 @@ ROOT := $(dir $(abspath $(firstword $(MAKEFILE_LIST))))
 
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
 
-.PHONY: venv test lint security migrate dev bench openapi sam-validate sam-build clean
+.PHONY: venv test lint security migrate dev bench openapi redrive sam-validate sam-build clean
 
 $(STAMP): requirements-dev.txt layers/shared/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required (PYTHON=$(PYTHON))" >&2; exit 1; }
@@ -47,6 +47,10 @@ bench: $(STAMP)  ## run the benchmarks (not part of the tests)
 
 openapi: $(STAMP)  ## regenerate the checked-in OpenAPI document
 	$(BIN)/python -m tools.openapi > openapi.json
+
+redrive: $(STAMP)  ## move the dead-letter queue's messages back: make redrive QUEUE=<dlq name or url> [DESTINATION=...]
+	@test -n "$(QUEUE)" || { echo "set QUEUE to the dead-letter queue's name or URL" >&2; exit 2; }
+	$(BIN)/python -m tools.redrive --queue "$(QUEUE)" $(if $(DESTINATION),--destination "$(DESTINATION)") $(REDRIVE_ARGS)
 
 $(SAM):
 	$(PYTHON) -m venv $(SAM_VENV)

@@ -24,6 +24,7 @@ metrics = Metrics(namespace="TourBooking")
 METRIC_NAMES = {
     "synced": "SyncSucceeded",
     "already_synced": "SyncDuplicateIgnored",
+    "already_failed": "SyncDuplicateIgnored",
     "failed": "SyncFailed",
     "retried": "SyncRetried",
 }

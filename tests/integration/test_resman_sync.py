@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import psycopg
 import pytest
 
 from functions.resman_sync.app import lambda_handler
@@ -218,6 +219,29 @@ def test_a_permanent_error_ends_failed_with_its_reason(
     assert row["sync_status"] == "failed"
     assert reason in row["last_sync_error"]
     assert len(posts(double)) == 1
+
+
+def test_a_failed_tour_stays_failed_on_a_duplicate_message_until_it_is_set_pending(
+    clean_db: str, double: DoubleHandle, client: ResManClient
+) -> None:
+    # given a tour ResMan refused once (its message acknowledged, the tour failed)
+    tour = add_tour(clean_db, new_property(clean_db), START)
+    double.state.add_fault(Fault("status_failed", method="MITS/PostLeadManagement4_0", times=1))
+    assert handle(sqs_event((tour, 1)), client) == []
+    calls = len(double.state.requests())
+    # when a duplicate of its message arrives (a sweeper copy, a redrive), ResMan now willing
+    assert handle(sqs_event((tour, 1)), client) == []
+    # then it is acknowledged without asking ResMan again, and the verdict and its reason stay
+    row = tour_row(clean_db, tour)
+    assert (row["sync_status"], row["sync_attempts"]) == ("failed", 1)
+    assert "Transaction Source could not be found" in row["last_sync_error"]
+    assert len(double.state.requests()) == calls
+    # and once an operator sets it pending (the README's runbook), the next message syncs it
+    with psycopg.connect(clean_db, autocommit=True) as conn:
+        conn.execute("UPDATE tour_booking_sync SET sync_status = 'pending' WHERE id = %s", (tour,))
+    assert handle(sqs_event((tour, 1)), client) == []
+    assert tour_row(clean_db, tour)["sync_status"] == "success"
+    assert len(appointments(double, tour)) == 1
 
 
 def test_a_property_without_resman_ids_fails_the_tour(

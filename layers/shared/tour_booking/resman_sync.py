@@ -71,7 +71,7 @@ class SyncTransientError(Exception):
 @dataclass(frozen=True)
 class SyncOutcome:
     tour_id: UUID
-    result: str  # synced | already_synced | failed | missing | superseded
+    result: str  # synced | already_synced | already_failed | failed | missing | superseded
     posts: int = 0
     reason: str | None = None
 
@@ -245,6 +245,10 @@ def sync_tour(tour_id: UUID, message_version: int, client: ResManPort) -> SyncOu
             if row["synced_version"] >= min(int(row["version"]), message_version):
                 # This version (or a later one) is already in ResMan: a duplicate or late message.
                 return SyncOutcome(tour_id, "already_synced")
+            if row["sync_status"] == "failed":
+                # ResMan refused this version for good: a duplicate, late or redriven message must not ask again
+                # (and must not turn the verdict into `success`). A change or an operator sets it pending first.
+                return SyncOutcome(tour_id, "already_failed")
             version = int(row["version"])
             if not row["resman_account_id"] or not row["resman_property_id"]:
                 reason = "the property has no ResMan account or property id"
