@@ -1,7 +1,7 @@
 """A booking load through the booking API's handler, and the checks that the database holds exactly what it
 answered. Used by the database fault tests: the load runs while the database goes away.
 
-Each thread books one request after another (its own database connection, as one Lambda container has).
+Each booker (a process, as a Lambda container is) books one request after another on its own connection.
 Each request carries its tag in `staff_notes`, so every tour in the database names the request that wrote it.
 Two requests in three carry an Idempotency-Key and are retried with it after a 503, as a client should; the
 third is not retried, so a commit whose answer was lost shows as a tour of a request answered 503.
@@ -10,9 +10,11 @@ third is not retried, so a commit whose answer was lost shows as a tour of a req
 from __future__ import annotations
 
 import json
+import multiprocessing
+import queue
 import random
-import threading
 import time
+import traceback
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -48,11 +50,10 @@ class BookingRequest:
 
 @dataclass
 class Load:
-    """What the threads asked and were answered (bookings and availability reads)."""
+    """What the bookers asked and were answered (bookings and availability reads)."""
 
     bookings: list[BookingRequest] = field(default_factory=list)
     reads: list[Attempt] = field(default_factory=list)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def attempts(self) -> list[Attempt]:
         return [attempt for request in self.bookings for attempt in request.attempts] + self.reads
@@ -70,56 +71,84 @@ def _timed(*args: Any) -> Attempt:
     return Attempt(answer, started, time.monotonic())
 
 
-def run_load(
-    *,
-    threads: int,
-    property_id: uuid.UUID,
-    conversation_id: uuid.UUID,
-    starts: list[str],
-    days: list[str],
-    stop: threading.Event,
-    give_up_at: float,
-) -> tuple[Load, list[threading.Thread]]:
-    """Starts `threads` bookers; they stop at `stop`, finishing (and retrying) the request in hand."""
+@dataclass(frozen=True)
+class LoadPlan:
+    property_id: uuid.UUID
+    conversation_id: uuid.UUID
+    starts: list[str]
+    days: list[str]
+    give_up_at: float
+
+
+def _book(worker: int, plan: LoadPlan, stop: Any) -> Load:
+    """One container's requests, one after another, until `stop` (finishing and retrying the one in hand)."""
     load = Load()
+    pick = random.Random(worker)
+    count = 0
+    while not stop.is_set():
+        count += 1
+        if count % 4 == 0:
+            day = pick.choice(plan.days)
+            load.reads.append(_timed("GET", f"/properties/{plan.property_id}/availability?start_date={day}"))
+            continue
+        tag = f"load {worker}-{count}"
+        request = BookingRequest(tag, None if count % 3 == 0 else f"{uuid.uuid4()}")
+        body = tour_body(plan.property_id, plan.conversation_id, pick.choice(plan.starts), staff_notes=tag)
+        headers = {"Idempotency-Key": request.key} if request.key else None
+        while True:
+            request.attempts.append(_timed("POST", "/tours", body, headers))
+            if request.final.status != 503 or request.key is None or time.monotonic() > plan.give_up_at:
+                break
+            time.sleep(RETRY_PAUSE_SECONDS)
+        load.bookings.append(request)
+    return load
 
-    def book(worker: int) -> None:
-        pick = random.Random(worker)
-        count = 0
+
+def _container(worker: int, plan: LoadPlan, stop: Any, results: Any, sqs: Any) -> None:
+    try:
+        load = _book(worker, plan, stop)
+        results.put((worker, load.bookings, load.reads, queued_messages(sqs), None))
+    except BaseException:
+        results.put((worker, [], [], [], traceback.format_exc()))
+
+
+class Containers:
+    """Bookers running as separate processes, as Lambda containers do: the handler keeps per-invocation
+    state in module globals (Powertools' resolver, Logger and Metrics), safe only one invocation a process."""
+
+    def __init__(self, count: int, plan: LoadPlan, sqs: Any) -> None:
+        context = multiprocessing.get_context("fork")
+        self.stop = context.Event()
+        self._results: Any = context.Queue()
+        db.close()  # a forked child must not share this process's connection
+        self._processes = [
+            context.Process(target=_container, args=(index, plan, self.stop, self._results, sqs), daemon=True)
+            for index in range(count)
+        ]
+        for process in self._processes:
+            process.start()
+        self.load = Load()
+        self.queued: list[str] = []
+
+    def finish(self, timeout: float) -> Load:
+        """Stops the bookers and gathers what they asked, were answered and queued."""
+        self.stop.set()
+        deadline = time.monotonic() + timeout
         try:
-            while not stop.is_set():
-                count += 1
-                if count % 4 == 0:
-                    day = pick.choice(days)
-                    read = _timed("GET", f"/properties/{property_id}/availability?start_date={day}")
-                    with load._lock:
-                        load.reads.append(read)
-                    continue
-                tag = f"load {worker}-{count}"
-                request = BookingRequest(tag, None if count % 3 == 0 else f"{uuid.uuid4()}")
-                body = tour_body(property_id, conversation_id, pick.choice(starts), staff_notes=tag)
-                headers = {"Idempotency-Key": request.key} if request.key else None
-                while True:
-                    request.attempts.append(_timed("POST", "/tours", body, headers))
-                    if request.final.status != 503 or request.key is None or time.monotonic() > give_up_at:
-                        break
-                    time.sleep(RETRY_PAUSE_SECONDS)
-                with load._lock:
-                    load.bookings.append(request)
+            for _ in self._processes:
+                _, bookings, reads, queued, failure = self._results.get(timeout=max(deadline - time.monotonic(), 0.1))
+                assert failure is None, failure
+                self.load.bookings += bookings
+                self.load.reads += reads
+                self.queued += queued
+        except queue.Empty:
+            raise AssertionError("a booker hangs") from None
         finally:
-            db.close()
-
-    workers = [threading.Thread(target=book, args=(index,), daemon=True) for index in range(threads)]
-    for worker in workers:
-        worker.start()
-    return load, workers
-
-
-def join(workers: list[threading.Thread], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    for worker in workers:
-        worker.join(max(deadline - time.monotonic(), 0))
-    assert not any(worker.is_alive() for worker in workers), "a booker hangs"
+            for process in self._processes:
+                process.join(max(deadline - time.monotonic(), 0.1))
+                if process.is_alive():
+                    process.kill()
+        return self.load
 
 
 # ---------------------------------------------------------------- checks
@@ -145,7 +174,9 @@ def assert_contract_answers(load: Load) -> None:
             assert request.final.status in {201, 409}, f"{request.tag} still 503 after its retries"
 
 
-def assert_database_matches_answers(url: str, property_id: uuid.UUID, load: Load, sqs: Any) -> dict[str, int]:
+def assert_database_matches_answers(
+    url: str, property_id: uuid.UUID, load: Load, queued_bodies: list[str]
+) -> dict[str, int]:
     """Every 201 is in the database, whole; nothing is there that no request wrote; no half-written row.
 
     Returns how many tours were committed while their (unkeyed) request was answered 503.
@@ -200,7 +231,7 @@ def assert_database_matches_answers(url: str, property_id: uuid.UUID, load: Load
     assert cache is not None
     assert cache["slots"] > 0 and cache["taken"] > 0
     assert cache["wrong"] == 0
-    queued = [json.loads(body)["tour_id"] for body in queued_messages(sqs)]
+    queued = [json.loads(body)["tour_id"] for body in queued_bodies]
     assert set(queued) <= set(tour_of_tag.values()), "a sync was queued for a tour that was rolled back"
     first_201s = {
         a.answer.json["id"]

@@ -20,10 +20,10 @@ from tests.database import SQL_DIR
 from tests.integration.api_events import call
 from tests.integration.api_fixtures import future_slot, local_date, new_conversation, new_property, sqs_queue
 from tests.integration.booking_load import (
+    Containers,
+    LoadPlan,
     assert_contract_answers,
     assert_database_matches_answers,
-    join,
-    run_load,
 )
 from tests.integration.restartable_postgres import RestartablePostgres, restartable_postgres
 from tour_booking import db
@@ -76,25 +76,16 @@ def test_sessions_terminated_under_load_answer_503_and_lose_no_201(
     conversation_id = new_conversation(clean_db)
     starts, days = _bookable((3, 4))
     _cache_days(property_id, days)
-    # when six threads book for three seconds while every session of the handler is terminated every ~35 ms
-    stop_load, stop_kills = threading.Event(), threading.Event()
+    # when six bookers (processes, like containers) book for 3 s while every handler session is terminated every ~35 ms
+    stop_kills = threading.Event()
     kills: list[int] = []
     killer = threading.Thread(target=_terminate_sessions, args=(clean_db, stop_kills, kills), daemon=True)
-    load, workers = run_load(
-        threads=6,
-        property_id=property_id,
-        conversation_id=conversation_id,
-        starts=starts,
-        days=days,
-        stop=stop_load,
-        give_up_at=time.monotonic() + 20,
-    )
+    bookers = Containers(6, LoadPlan(property_id, conversation_id, starts, days, time.monotonic() + 20), sqs_queue)
     killer.start()
     time.sleep(3)
     stop_kills.set()
     killer.join(5)
-    stop_load.set()
-    join(workers, 15)
+    load = bookers.finish(15)
     # then every answer is 200/201/409/503 (never 500), each 503 with Retry-After; keyed retries all resolved
     statuses = load.statuses()
     print(
@@ -105,7 +96,7 @@ def test_sessions_terminated_under_load_answer_503_and_lose_no_201(
     assert statuses[201] > 0 and statuses[503] > 0
     assert_contract_answers(load)
     # and the database holds exactly the tours answered 201 (plus unkeyed ones whose commit's answer was lost)
-    found = assert_database_matches_answers(clean_db, property_id, load, sqs_queue)
+    found = assert_database_matches_answers(clean_db, property_id, load, bookers.queued)
     replays = sum(
         1 for r in load.bookings if r.final.status == 201 and r.final.headers.get("Idempotent-Replayed") == "true"
     )
@@ -137,18 +128,9 @@ def test_server_restart_under_load_answers_503_then_books_again_without_a_handle
     # given a property on a server of this test's own, its booking days cached, four bookers running
     property_id = new_property(capacity=2)
     conversation_id = new_conversation(own_server.url)
-    starts, days = _bookable((3, 4, 5))
+    starts, days = _bookable((3, 4, 5, 6, 7, 8))
     _cache_days(property_id, days)
-    stop_load = threading.Event()
-    load, workers = run_load(
-        threads=4,
-        property_id=property_id,
-        conversation_id=conversation_id,
-        starts=starts,
-        days=days,
-        stop=stop_load,
-        give_up_at=time.monotonic() + 20,
-    )
+    bookers = Containers(4, LoadPlan(property_id, conversation_id, starts, days, time.monotonic() + 20), sqs_queue)
     # when the server is killed after a second, stays down for 2.5 s and comes back
     time.sleep(1)
     own_server.stop("immediate")
@@ -158,16 +140,13 @@ def test_server_restart_under_load_answers_503_then_books_again_without_a_handle
     own_server.start()
     up = time.monotonic()
 
+    time.sleep(2)  # load after the restart
+    load = bookers.finish(15)
+
     def first_201_after(moment: float) -> float | None:
         done = [a.finished for r in load.bookings for a in r.attempts if a.answer.status == 201 and a.started >= moment]
         return min(done) - moment if done else None
 
-    deadline = time.monotonic() + 10
-    while first_201_after(up) is None and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(1)  # a little load after the restart
-    stop_load.set()
-    join(workers, 15)
     # then nothing but 200/201/409/503 was answered, each 503 with Retry-After
     assert_contract_answers(load)
     attempts = load.attempts()
@@ -185,5 +164,5 @@ def test_server_restart_under_load_answers_503_then_books_again_without_a_handle
     assert first_201_after(up) is not None
     assert any(a.answer.status == 201 for a in after)
     # and the database holds exactly what was answered
-    found = assert_database_matches_answers(own_server.url, property_id, load, sqs_queue)
+    found = assert_database_matches_answers(own_server.url, property_id, load, bookers.queued)
     print(f"restart: {found}")
