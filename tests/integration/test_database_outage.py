@@ -18,13 +18,21 @@ import pytest
 
 from tests.database import SQL_DIR
 from tests.integration.api_events import call
-from tests.integration.api_fixtures import future_slot, local_date, new_conversation, new_property, sqs_queue
+from tests.integration.api_fixtures import (
+    future_slot,
+    local_date,
+    new_conversation,
+    new_property,
+    sqs_queue,
+    tour_body,
+)
 from tests.integration.booking_load import (
     Containers,
     LoadPlan,
     assert_contract_answers,
     assert_database_matches_answers,
 )
+from tests.integration.commit_cutting_proxy import commit_cutting_proxy
 from tests.integration.restartable_postgres import RestartablePostgres, restartable_postgres
 from tour_booking import db
 from tour_booking.migrations import apply_migrations
@@ -128,7 +136,7 @@ def test_server_restart_under_load_answers_503_then_books_again_without_a_handle
     # given a property on a server of this test's own, its booking days cached, four bookers running
     property_id = new_property(capacity=2)
     conversation_id = new_conversation(own_server.url)
-    starts, days = _bookable((3, 4, 5, 6, 7, 8))
+    starts, days = _bookable(tuple(range(3, 11)))
     _cache_days(property_id, days)
     bookers = Containers(4, LoadPlan(property_id, conversation_id, starts, days, time.monotonic() + 20), sqs_queue)
     # when the server is killed after a second, stays down for 2.5 s and comes back
@@ -166,3 +174,42 @@ def test_server_restart_under_load_answers_503_then_books_again_without_a_handle
     # and the database holds exactly what was answered
     found = assert_database_matches_answers(own_server.url, property_id, load, bookers.queued)
     print(f"restart: {found}")
+
+
+def test_a_commit_whose_answer_was_lost_answers_503_and_its_key_replays_the_one_tour(
+    clean_db: str, sqs_queue: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the handler reaching the database through a proxy that will lose the answer to the next COMMIT
+    property_id = new_property(capacity=2)
+    body = tour_body(property_id, new_conversation(clean_db), future_slot(hour=14))
+    key = {"Idempotency-Key": f"lost-{uuid.uuid4()}"}
+    with commit_cutting_proxy(clean_db) as proxy:
+        monkeypatch.setenv("DATABASE_URL", proxy.url)
+        get_settings.cache_clear()
+        db.close()
+        try:
+            proxy.lose_next_commit_answer()
+            # when a keyed booking commits but its connection drops before the answer
+            lost = call("POST", "/tours", body, key)
+            assert proxy.cut.is_set()
+            # then the client hears 503 with Retry-After, though the tour is booked
+            assert lost.status == 503, lost.json
+            assert lost.json["error"]["code"] == "service_unavailable"
+            assert int(lost.headers["Retry-After"]) > 0
+            with psycopg.connect(clean_db) as conn:
+                booked = conn.execute(
+                    b"SELECT id::text FROM tour_booking_sync WHERE property_id = %s", (property_id,)
+                ).fetchall()
+            assert len(booked) == 1
+            # and the retry with the same key, on a new connection, answers that very tour and books nothing more
+            retried = call("POST", "/tours", body, key)
+            again = call("POST", "/tours", body, key)
+        finally:
+            db.close()
+    assert retried.status == 201, retried.json
+    assert retried.headers.get("Idempotent-Replayed") == "true"
+    assert retried.json["id"] == booked[0][0]
+    assert again.json == retried.json
+    with psycopg.connect(clean_db) as conn:
+        count = conn.execute(b"SELECT count(*) FROM tour_booking_sync WHERE property_id = %s", (property_id,))
+        assert count.fetchone() == (1,)
