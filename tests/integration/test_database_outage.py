@@ -109,8 +109,6 @@ def test_sessions_terminated_under_load_answer_503_and_lose_no_201(
         1 for r in load.bookings if r.final.status == 201 and r.final.headers.get("Idempotent-Replayed") == "true"
     )
     print(f"terminate: {found}; keyed requests answered 201 by replay after a 503: {replays}")
-    # and the handler works again in the same process
-    assert call("GET", f"/properties/{property_id}/availability?start_date={days[0]}").status == 200
 
 
 @pytest.fixture
@@ -136,7 +134,7 @@ def test_server_restart_under_load_answers_503_then_books_again_without_a_handle
     # given a property on a server of this test's own, its booking days cached, four bookers running
     property_id = new_property(capacity=2)
     conversation_id = new_conversation(own_server.url)
-    starts, days = _bookable(tuple(range(3, 11)))
+    starts, days = _bookable(tuple(range(3, 15)))
     _cache_days(property_id, days)
     bookers = Containers(4, LoadPlan(property_id, conversation_id, starts, days, time.monotonic() + 20), sqs_queue)
     # when the server is killed after a second, stays down for 2.5 s and comes back
@@ -147,8 +145,7 @@ def test_server_restart_under_load_answers_503_then_books_again_without_a_handle
     up_from = time.monotonic()
     own_server.start()
     up = time.monotonic()
-
-    time.sleep(2)  # load after the restart
+    time.sleep(1.5)  # load after the restart
     load = bookers.finish(15)
 
     def first_201_after(moment: float) -> float | None:
@@ -159,7 +156,6 @@ def test_server_restart_under_load_answers_503_then_books_again_without_a_handle
     assert_contract_answers(load)
     attempts = load.attempts()
     during = [a for a in attempts if a.started >= down and a.finished <= up_from]
-    after = [a for a in attempts if a.started >= up]
     print(
         f"\nrestart: outage {up - down:.2f} s (down to accepting); answers {dict(load.statuses())}; "
         f"during the outage {len(during)} all 503: {all(a.answer.status == 503 for a in during)}; "
@@ -168,9 +164,15 @@ def test_server_restart_under_load_answers_503_then_books_again_without_a_handle
     assert during and {a.answer.status for a in during} == {503}
     # and no answer waited past the connect and statement timeouts
     assert load.slowest() < CONNECT_TIMEOUT_SECONDS + STATEMENT_TIMEOUT_MS / 1000
-    # and bookings succeed again in the same process, on every booker's replaced connection
+    # and bookings succeed again in the same processes: every booker replaced its connection and booked
     assert first_201_after(up) is not None
-    assert any(a.answer.status == 201 for a in after)
+    booked_after = {
+        r.tag.split()[1].split("-")[0]  # the booker's number
+        for r in load.bookings
+        for a in r.attempts
+        if a.started >= up and a.answer.status == 201
+    }
+    assert booked_after == {"0", "1", "2", "3"}
     # and the database holds exactly what was answered
     found = assert_database_matches_answers(own_server.url, property_id, load, bookers.queued)
     print(f"restart: {found}")
