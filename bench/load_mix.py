@@ -71,6 +71,7 @@ class Options:
     seconds: float = 60.0
     properties: int = 50
     api_concurrency: int | None = None  # warm containers; default one per client, as Lambda would scale
+    in_process: bool = False  # call the handler in each client's thread instead of over HTTP
     seed: int = 1
 
 
@@ -153,11 +154,57 @@ class HttpApi:
         self._conn.close()
 
 
+class HandlerApi:
+    """The handler called in the client's own thread (with its own database connection), given the event the
+    gateway builds for the same request: the load without HTTP and the gateway's threads."""
+
+    def __init__(self) -> None:
+        from tools import sam_template
+        from tools.local_lambda import LambdaContext
+
+        self._routes = sorted(sam_template.api_routes(), key=lambda route: route.path.count("{"))
+        self._context = LambdaContext("BookingApiFunction", 512, 10)
+
+    def call(
+        self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], Any]:
+        from functions.booking_api.app import lambda_handler
+        from tools.local_api_gateway import build_event, proxy_answer
+
+        all_headers = {"x-api-key": API_KEY, "Content-Type": "application/json", **(headers or {})}
+        for route in self._routes:
+            parameters = route.match(method, urlsplit(path).path)
+            if parameters is not None:
+                break
+        else:
+            raise ValueError(f"no route for {method} {path}")
+        event = build_event(
+            method=method,
+            raw_path=path,
+            headers=list(all_headers.items()),
+            body=b"" if body is None else json.dumps(body).encode(),
+            route=route,
+            path_parameters=parameters,
+            api_key=API_KEY,
+        )
+        try:
+            status, answer_headers, payload = proxy_answer(lambda_handler(event, self._context))
+        except Exception:  # what API Gateway answers when the function fails
+            return 502, {}, None
+        lowered = {name.lower(): values[-1] for name, values in answer_headers.items()}
+        return status, lowered, json.loads(payload) if payload else None
+
+    def close(self) -> None:
+        from tour_booking import db
+
+        db.close()
+
+
 class Client:
     def __init__(
         self,
         index: int,
-        api: HttpApi,
+        api: HttpApi | HandlerApi,
         conversation_id: str,
         first_days: dict[str, date],
         seed: int,
@@ -452,7 +499,13 @@ def run(options: Options, database_url: str) -> Result:
         first_days, conversations, seats = _arrange(database_url, setup, options)
         setup.close()
         clients = [
-            Client(index, HttpApi(stack.url), conversations[index], first_days, options.seed)
+            Client(
+                index,
+                HandlerApi() if options.in_process else HttpApi(stack.url),
+                conversations[index],
+                first_days,
+                options.seed,
+            )
             for index in range(options.clients)
         ]
         barrier = threading.Barrier(options.clients + 1)
@@ -534,32 +587,15 @@ LEFT JOIN active ON active.property_id = cached.property_id AND active.scheduled
 
 
 def check(database_url: str, clients: list[Client], stack: LocalApi) -> list[Check]:
-    import psycopg
-
-    with psycopg.connect(database_url, autocommit=True) as conn:
-        overbooked = conn.execute(OVERBOOKED).fetchall()
-        full_row = conn.execute(FULL_SLOTS).fetchone()
-        cache_row = conn.execute(CACHED_REMAINING).fetchone()
-        rows = {
-            str(tour_id): (start, status, version)
-            for tour_id, start, status, version in conn.execute(
-                b"SELECT id, scheduled_datetime, status, version FROM tour_booking_sync"
-            )
-        }
-    assert full_row is not None and cache_row is not None
     told: dict[str, Told] = {}
     uncertain: set[str] = set()
     for client in clients:
         told.update(client.tours)
         uncertain |= client.uncertain
-    missing = [tour_id for tour_id in told if tour_id not in rows]
-    differing = [
-        tour_id
-        for tour_id, last in told.items()
-        if tour_id in rows and tour_id not in uncertain and rows[tour_id][:2] != (last.start, last.status)
-    ]
-    unknown = [tour_id for tour_id in rows if tour_id not in told]
-    lost_answers = sum(client.lost_answers for client in clients)
+    checks = database_checks(database_url, told, uncertain, sum(client.lost_answers for client in clients))
+    queued = stack.queue.finish()
+    unqueued = [tour_id for tour_id, version in tour_versions(database_url).items() if (tour_id, version) not in queued]
+    replay_mismatches = [tour_id for client in clients for tour_id in client.replay_mismatches]
     failed_calls = sum(
         count
         for client in clients
@@ -567,9 +603,48 @@ def check(database_url: str, clients: list[Client], stack: LocalApi) -> list[Che
         for status, count in calls.statuses.items()
         if status == 0 or status >= 500
     )
-    queued = stack.queue.finish()
-    unqueued = [tour_id for tour_id, (_, _, version) in rows.items() if (tour_id, version) not in queued]
-    replay_mismatches = [tour_id for client in clients for tour_id in client.replay_mismatches]
+    return [
+        *checks,
+        Check(
+            "every tour's current version was queued for ResMan",
+            not unqueued,
+            f"{stack.queue.messages} sync messages, {len(unqueued)} tours without their current version",
+        ),
+        Check("replays answered the first booking", not replay_mismatches, f"{len(replay_mismatches)} mismatches"),
+        Check("no 5xx and no transport error", failed_calls == 0, f"{failed_calls} failed calls"),
+    ]
+
+
+def tour_versions(database_url: str) -> dict[str, int]:
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        return {
+            str(tour_id): version for tour_id, version in conn.execute(b"SELECT id, version FROM tour_booking_sync")
+        }
+
+
+def database_checks(database_url: str, told: dict[str, Told], uncertain: set[str], lost_answers: int) -> list[Check]:
+    """What the database holds against what the clients were told: overbooking, lost or unknown tours, the cache.
+    `uncertain` tours got no answer to their last change; `lost_answers` bookings got no answer at all."""
+    import psycopg
+
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        overbooked = conn.execute(OVERBOOKED).fetchall()
+        full_row = conn.execute(FULL_SLOTS).fetchone()
+        cache_row = conn.execute(CACHED_REMAINING).fetchone()
+        rows = {
+            str(tour_id): (start, status)
+            for tour_id, start, status in conn.execute(b"SELECT id, scheduled_datetime, status FROM tour_booking_sync")
+        }
+    assert full_row is not None and cache_row is not None
+    missing = [tour_id for tour_id in told if tour_id not in rows]
+    differing = [
+        tour_id
+        for tour_id, last in told.items()
+        if tour_id in rows and tour_id not in uncertain and rows[tour_id] != (last.start, last.status)
+    ]
+    unknown = [tour_id for tour_id in rows if tour_id not in told]
     cached_slots, wrong_remaining = int(cache_row[0]), int(cache_row[1])
     return [
         Check(
@@ -593,13 +668,6 @@ def check(database_url: str, clients: list[Client], stack: LocalApi) -> list[Che
             wrong_remaining == 0 and cached_slots > 0,
             f"{cached_slots} cached slots, {wrong_remaining} wrong",
         ),
-        Check(
-            "every tour's current version was queued for ResMan",
-            not unqueued,
-            f"{stack.queue.messages} sync messages, {len(unqueued)} tours without their current version",
-        ),
-        Check("replays answered the first booking", not replay_mismatches, f"{len(replay_mismatches)} mismatches"),
-        Check("no 5xx and no transport error", failed_calls == 0, f"{failed_calls} failed calls"),
     ]
 
 
@@ -615,10 +683,14 @@ def percentile(samples: list[float], share: float) -> float:
 def report(result: Result) -> str:
     options = result.options
     total = sum(len(calls.seconds) for calls in result.calls.values())
+    transport = (
+        "the handler called in each client's thread"
+        if options.in_process
+        else f"HTTP through the local API Gateway to {options.api_concurrency or options.clients} warm containers"
+    )
     lines = [
         f"{options.clients} clients x {result.elapsed:.0f} s x {options.properties} properties "
-        f"({result.seats} seats over {WINDOW_DAYS} days, capacity 1-2), HTTP through the local API Gateway, "
-        f"{options.api_concurrency or options.clients} warm booking API containers, SQS on moto: "
+        f"({result.seats} seats over {WINDOW_DAYS} days, capacity 1-2), {transport}, SQS on moto: "
         f"{total} calls, {total / result.elapsed:.0f} calls/s",
         "",
         "| call | count | statuses | p50 ms | p99 ms |",
@@ -645,8 +717,11 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--properties", type=int, default=defaults.properties)
     parser.add_argument("--api-concurrency", type=int, default=None, help="warm containers (default: --clients)")
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument(
+        "--in-process", action="store_true", help="call the handler in each client's thread instead of over HTTP"
+    )
     args = parser.parse_args(argv)
-    return Options(args.clients, args.seconds, args.properties, args.api_concurrency, args.seed)
+    return Options(args.clients, args.seconds, args.properties, args.api_concurrency, args.in_process, args.seed)
 
 
 def soak(argv: list[str] | None = None) -> int:
