@@ -72,6 +72,7 @@ class Options:
     properties: int = 50
     api_concurrency: int | None = None  # warm containers; default one per client, as Lambda would scale
     in_process: bool = False  # call the handler in each client's thread instead of over HTTP
+    queue: bool = True  # False: no SQS, the syncs are left to the sweeper (as in bench.booking_api)
     seed: int = 1
 
 
@@ -103,6 +104,7 @@ class Check:
     name: str
     passed: bool
     detail: str
+    skipped: bool = False
 
 
 @dataclass
@@ -406,11 +408,11 @@ class SyncQueueReader:
 @dataclass
 class LocalApi:
     url: str
-    queue: SyncQueueReader
+    queue: SyncQueueReader | None
 
 
 @contextlib.contextmanager
-def local_api(database_url: str, api_concurrency: int) -> Iterator[LocalApi]:
+def local_api(database_url: str, api_concurrency: int, queue: bool = True) -> Iterator[LocalApi]:
     """moto's SQS server with the sync queues, and the API Gateway in front of `booking_api` containers."""
     from tools import sam_template
     from tools.local_api_gateway import LocalApiGateway
@@ -429,12 +431,16 @@ def local_api(database_url: str, api_concurrency: int) -> Iterator[LocalApi]:
     }
     with contextlib.ExitStack() as stack:
         stack.enter_context(_environment(aws))
-        sqs_url = stack.enter_context(sqs_server_process())
-        sqs = sqs_client(sqs_url)
-        queues = create_sync_queues(sqs, "tour-booking-sync-load", "tour-booking-sync-dlq-load")
-        stack.enter_context(
-            _environment({"DATABASE_URL": database_url, "SYNC_QUEUE_URL": queues.url, "AWS_ENDPOINT_URL": sqs_url})
-        )
+        reader = None
+        if queue:
+            sqs_url = stack.enter_context(sqs_server_process())
+            sqs = sqs_client(sqs_url)
+            queues = create_sync_queues(sqs, "tour-booking-sync-load", "tour-booking-sync-dlq-load")
+            reader = SyncQueueReader(sqs, queues.url)
+            queue_settings = {"SYNC_QUEUE_URL": queues.url, "AWS_ENDPOINT_URL": sqs_url}
+        else:
+            queue_settings = {"SYNC_QUEUE_URL": ""}
+        stack.enter_context(_environment({"DATABASE_URL": database_url, **queue_settings}))
         function = LocalFunction(
             "BookingApiFunction",
             "functions.booking_api.app:lambda_handler",
@@ -447,7 +453,7 @@ def local_api(database_url: str, api_concurrency: int) -> Iterator[LocalApi]:
         gateway = LocalApiGateway(function.invoke, sam_template.api_routes(), {API_KEY}, port=0)
         gateway.start()
         stack.callback(gateway.stop)
-        yield LocalApi(gateway.url, SyncQueueReader(sqs, queues.url))
+        yield LocalApi(gateway.url, reader)
 
 
 def _schedule(index: int) -> dict[str, Any]:
@@ -494,7 +500,7 @@ def run(options: Options, database_url: str) -> Result:
     """Runs the load against a migrated database and checks it afterwards."""
     concurrency = options.api_concurrency or options.clients
     error_lines = _ErrorLines()
-    with local_api(database_url, concurrency) as stack, contextlib.redirect_stdout(error_lines):
+    with local_api(database_url, concurrency, options.queue) as stack, contextlib.redirect_stdout(error_lines):
         setup = HttpApi(stack.url)
         first_days, conversations, seats = _arrange(database_url, setup, options)
         setup.close()
@@ -593,8 +599,17 @@ def check(database_url: str, clients: list[Client], stack: LocalApi) -> list[Che
         told.update(client.tours)
         uncertain |= client.uncertain
     checks = database_checks(database_url, told, uncertain, sum(client.lost_answers for client in clients))
-    queued = stack.queue.finish()
-    unqueued = [tour_id for tour_id, version in tour_versions(database_url).items() if (tour_id, version) not in queued]
+    if stack.queue is None:
+        queue_check = Check("every tour's current version was queued for ResMan", True, "no queue", skipped=True)
+    else:
+        queued = stack.queue.finish()
+        versions = tour_versions(database_url)
+        unqueued = [tour_id for tour_id, version in versions.items() if (tour_id, version) not in queued]
+        queue_check = Check(
+            "every tour's current version was queued for ResMan",
+            not unqueued,
+            f"{stack.queue.messages} sync messages, {len(unqueued)} tours without their current version",
+        )
     replay_mismatches = [tour_id for client in clients for tour_id in client.replay_mismatches]
     failed_calls = sum(
         count
@@ -605,11 +620,7 @@ def check(database_url: str, clients: list[Client], stack: LocalApi) -> list[Che
     )
     return [
         *checks,
-        Check(
-            "every tour's current version was queued for ResMan",
-            not unqueued,
-            f"{stack.queue.messages} sync messages, {len(unqueued)} tours without their current version",
-        ),
+        queue_check,
         Check("replays answered the first booking", not replay_mismatches, f"{len(replay_mismatches)} mismatches"),
         Check("no 5xx and no transport error", failed_calls == 0, f"{failed_calls} failed calls"),
     ]
@@ -690,7 +701,8 @@ def report(result: Result) -> str:
     )
     lines = [
         f"{options.clients} clients x {result.elapsed:.0f} s x {options.properties} properties "
-        f"({result.seats} seats over {WINDOW_DAYS} days, capacity 1-2), {transport}, SQS on moto: "
+        f"({result.seats} seats over {WINDOW_DAYS} days, capacity 1-2), {transport}, "
+        f"{'SQS on moto (its own process)' if options.queue else 'no SQS (syncs left to the sweeper)'}: "
         f"{total} calls, {total / result.elapsed:.0f} calls/s",
         "",
         "| call | count | statuses | p50 ms | p99 ms |",
@@ -705,7 +717,8 @@ def report(result: Result) -> str:
         lines.append(f"| {name} | {len(calls.seconds)} | {statuses} | {p50:.1f} | {p99:.1f} |")
     lines += ["", "| check | result |", "| --- | --- |"]
     for item in result.checks:
-        lines.append(f"| {item.name} | {'pass' if item.passed else 'FAIL'}: {item.detail} |")
+        verdict = "skipped" if item.skipped else "pass" if item.passed else "FAIL"
+        lines.append(f"| {item.name} | {verdict}: {item.detail} |")
     return "\n".join(lines)
 
 
@@ -720,8 +733,19 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument(
         "--in-process", action="store_true", help="call the handler in each client's thread instead of over HTTP"
     )
+    parser.add_argument(
+        "--no-queue", action="store_true", help="no SQS: the SendMessageBatch after each write is left out"
+    )
     args = parser.parse_args(argv)
-    return Options(args.clients, args.seconds, args.properties, args.api_concurrency, args.in_process, args.seed)
+    return Options(
+        args.clients,
+        args.seconds,
+        args.properties,
+        args.api_concurrency,
+        args.in_process,
+        not args.no_queue,
+        args.seed,
+    )
 
 
 def soak(argv: list[str] | None = None) -> int:
