@@ -2,7 +2,8 @@
 
 Each client is a thread with its own keep-alive HTTP connection to the local API Gateway of `make dev`
 (tools/local_api_gateway.py), which invokes the real `booking_api` handler in warm local Lambda containers
-(one database connection each); bookings queue their syncs on moto's SQS server. The properties have small
+(one database connection each); writes queue their syncs on moto's SQS server (a process of its own, read
+during the run as the event source mapping would read it). The properties have small
 capacities (1 or 2) and few slots, so clients race for the same seats. Each client loops:
 
   browse      GET availability of a random property
@@ -17,7 +18,11 @@ exists; every cached slot's `remaining` is the capacity minus the active tours; 
 was queued for ResMan; no 5xx or transport error; replays answered the first booking. The exit status is 1
 when a check fails.
 
-    python -m bench.load_mix [--clients 20] [--seconds 60] [--properties 50]
+    python -m bench.load_mix [--clients 20] [--seconds 60] [--properties 50] [--in-process] [--no-queue]
+
+On one machine the clients, the gateway and the handlers share one interpreter, and moto's SQS costs far more
+than SQS does: `--in-process` calls the handler in each client's thread instead of over HTTP, `--no-queue`
+leaves the SendMessageBatch after each write out (the queue check is then skipped).
 
 DATABASE_URL points it at a server of yours (a scratch database is created there and dropped afterwards);
 otherwise it starts an embedded PostgreSQL.
