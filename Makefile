@@ -12,7 +12,7 @@ ROOT := $(dir $(abspath $(firstword $(MAKEFILE_LIST))))
 
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
 
-.PHONY: venv test lint security migrate dev bench openapi redrive sam-validate sam-build clean
+.PHONY: venv test lint security migrate dev bench soak openapi redrive sam-validate sam-build clean
 
 $(STAMP): requirements-dev.txt layers/shared/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required (PYTHON=$(PYTHON))" >&2; exit 1; }
@@ -44,6 +44,9 @@ dev: $(STAMP)  ## run the whole system locally
 
 bench: $(STAMP)  ## run the benchmarks (not part of the tests)
 	$(BIN)/python -m bench
+
+soak: $(STAMP)  ## mixed load through the local API, checked in SQL (SOAK_ARGS="--clients 20 --seconds 60 --properties 50")
+	$(BIN)/python -m bench.load_mix $(SOAK_ARGS)
 
 openapi: $(STAMP)  ## regenerate the checked-in OpenAPI document
 	$(BIN)/python -m tools.openapi > openapi.json

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
@@ -37,6 +37,7 @@ from tour_booking.api.models import (
     TourScheduleBody,
     UpdateTourRequest,
 )
+from tour_booking.api.resolver import ThreadLocalRestResolver
 from tour_booking.errors import DatabaseUnavailableError, DomainError
 from tour_booking.models.availability import Availability
 from tour_booking.models.enums import TourStatus, TourType
@@ -44,7 +45,7 @@ from tour_booking.models.tour import Tour
 
 logger = Logger(service="booking-api")
 metrics = Metrics(namespace="TourBooking")
-app = APIGatewayRestResolver(enable_validation=True)
+app = ThreadLocalRestResolver(enable_validation=True)
 
 MAX_BODY_BYTES = 64 * 1024
 RETRY_AFTER_SECONDS = "5"
