@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tools.local_lambda import LocalFunction
-from tools.local_sqs import LocalSqsServer, SyncQueues, create_sync_queues, sqs_client
+from tools.local_sqs import SyncQueues, create_sync_queues, sqs_client
 from tools.local_sqs_poller import LocalSqsPoller, failed_message_ids
-
-
-@pytest.fixture(scope="module")
-def sqs_url() -> Iterator[str]:
-    server = LocalSqsServer(port=0)
-    server.start()
-    yield server.url
-    server.stop()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ StartMessageMoveTask request made in AWS."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -12,15 +11,7 @@ import pytest
 from botocore.stub import Stubber
 
 from tools import redrive
-from tools.local_sqs import LocalSqsServer, SyncQueues, create_sync_queues, sqs_client
-
-
-@pytest.fixture(scope="module")
-def sqs_url() -> Iterator[str]:
-    server = LocalSqsServer(port=0)
-    server.start()
-    yield server.url
-    server.stop()
+from tools.local_sqs import SyncQueues, create_sync_queues, sqs_client
 
 
 @pytest.fixture
