@@ -422,14 +422,11 @@ def local_api(database_url: str, api_concurrency: int, queue: bool = True) -> It
     from tools import sam_template
     from tools.local_api_gateway import LocalApiGateway
     from tools.local_lambda import LocalFunction
-    from tools.local_sqs import create_sync_queues, sqs_client
+    from tools.local_sqs import MOTO_AWS_ENVIRONMENT, create_sync_queues, sqs_client
     from tour_booking import db
 
     aws = {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # nosec B105 - moto's dummy credentials
+        **MOTO_AWS_ENVIRONMENT,
         "POWERTOOLS_LOG_LEVEL": "ERROR",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_TRACE_DISABLED": "true",
@@ -566,37 +563,6 @@ class _ErrorLines(io.TextIOBase):
 # ------------------------------------------------------------------ the checks
 
 
-OVERBOOKED = b"""
-SELECT t.property_id, t.scheduled_datetime, count(*) AS active, s.capacity
-FROM tour_booking_sync t JOIN tour_schedule s USING (property_id)
-WHERE t.status IN ('scheduled', 'confirmed')
-GROUP BY t.property_id, t.scheduled_datetime, s.capacity
-HAVING count(*) > s.capacity
-"""
-
-FULL_SLOTS = b"""
-SELECT count(*) FROM (
-    SELECT 1 FROM tour_booking_sync t JOIN tour_schedule s USING (property_id)
-    WHERE t.status IN ('scheduled', 'confirmed')
-    GROUP BY t.property_id, t.scheduled_datetime, s.capacity
-    HAVING count(*) = s.capacity) AS full_slots
-"""
-
-CACHED_REMAINING = b"""
-WITH cached AS (
-    SELECT c.property_id, (e.slot ->> 'start')::timestamptz AS start, (e.slot ->> 'remaining')::int AS remaining
-    FROM calendar_availability_cache c CROSS JOIN jsonb_array_elements(c.available_slots) AS e(slot)),
-active AS (
-    SELECT property_id, scheduled_datetime, count(*) AS tours FROM tour_booking_sync
-    WHERE status IN ('scheduled', 'confirmed') GROUP BY property_id, scheduled_datetime)
-SELECT count(*) AS slots,
-       count(*) FILTER (WHERE cached.remaining <> GREATEST(s.capacity - coalesce(active.tours, 0), 0)) AS wrong
-FROM cached
-JOIN tour_schedule s USING (property_id)
-LEFT JOIN active ON active.property_id = cached.property_id AND active.scheduled_datetime = cached.start
-"""
-
-
 def check(database_url: str, clients: list[Client], stack: LocalApi) -> list[Check]:
     told: dict[str, Told] = {}
     uncertain: set[str] = set()
@@ -644,6 +610,8 @@ def database_checks(database_url: str, told: dict[str, Told], uncertain: set[str
     """What the database holds against what the clients were told: overbooking, lost or unknown tours, the cache.
     `uncertain` tours got no answer to their last change; `lost_answers` bookings got no answer at all."""
     import psycopg
+
+    from tests.booking_invariants import CACHED_REMAINING, FULL_SLOTS, OVERBOOKED
 
     with psycopg.connect(database_url, autocommit=True) as conn:
         overbooked = conn.execute(OVERBOOKED).fetchall()

@@ -343,14 +343,9 @@ def start_sqs(stack: ExitStack, port: int) -> tuple[str, Any]:
 
 def configure_aws() -> None:
     """A region and dummy credentials: moto accepts anything, and real credentials stay out of the stack."""
-    os.environ.update(
-        {
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",  # nosec B105 - moto's dummy credentials
-        }
-    )
+    from tools.local_sqs import MOTO_AWS_ENVIRONMENT  # noqa: PLC0415
+
+    os.environ.update(MOTO_AWS_ENVIRONMENT)
     for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
         os.environ.pop(name, None)
 

@@ -15,6 +15,14 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("tools.local_sqs")
 
+# A region and dummy credentials for moto: it accepts anything, and real credentials stay out of local runs.
+MOTO_AWS_ENVIRONMENT = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",  # nosec B105 - moto's dummy credentials
+}
+
 
 @dataclass(frozen=True)
 class SyncQueues:

@@ -175,8 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if local_endpoint():
         # The local stack's region and moto's dummy credentials, unless the shell names others.
-        for name, value in (("AWS_DEFAULT_REGION", "us-east-1"), ("AWS_ACCESS_KEY_ID", "testing"),
-                            ("AWS_SECRET_ACCESS_KEY", "testing")):
+        from tools.local_sqs import MOTO_AWS_ENVIRONMENT  # noqa: PLC0415 - AWS needs no moto defaults
+
+        for name, value in MOTO_AWS_ENVIRONMENT.items():
             os.environ.setdefault(name, value)
     import boto3  # noqa: PLC0415 - the help answers without it
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
