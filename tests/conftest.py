@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from tests.database import SQL_DIR, TRUNCATE, scratch_database
+from tests.database import SQL_DIR, TRUNCATE, pooled, scratch_database
 from tools.embedded_postgres import database_url
 from tour_booking import db
 from tour_booking.migrations import apply_migrations
@@ -22,11 +22,12 @@ def server_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def migrated_url(server_url: str) -> Iterator[str]:
-    """A database of this run with every migration applied; the code under test is pointed at it."""
+    """A database of this run with every migration applied (its direct URL, for arranging and checking); the code
+    under test is pointed at it through `app_url`."""
     with scratch_database(server_url) as url:
-        apply_migrations(url, SQL_DIR)
+        apply_migrations(pooled(url), SQL_DIR)
         previous = os.environ.get("DATABASE_URL")
-        os.environ["DATABASE_URL"] = url
+        os.environ["DATABASE_URL"] = pooled(url)
         get_settings.cache_clear()
         yield url
         db.close()
@@ -35,6 +36,12 @@ def migrated_url(server_url: str) -> Iterator[str]:
         else:
             os.environ["DATABASE_URL"] = previous
         get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def app_url(migrated_url: str) -> str:
+    """The URL the code under test uses (DATABASE_URL): through PgBouncer when the run is behind one."""
+    return pooled(migrated_url)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,17 @@ SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 
 # Every table the migrations create, emptied between tests (DomIQ's stand-ins cascade to the rest).
 TRUNCATE = "TRUNCATE property, conversation, idempotency_record CASCADE"
+
+
+def pooled(url: str) -> str:
+    """`url` as the code under test reaches it: through PgBouncer when TEST_POOLER_URL is set (tools/pgbouncer.py
+    serves every database of the server), else directly. Tests arrange and check over direct connections."""
+    pooler = os.environ.get("TEST_POOLER_URL")
+    if not pooler:
+        return url
+    params = conninfo_to_dict(url)
+    params.update({k: v for k, v in conninfo_to_dict(pooler).items() if k in {"host", "port"}})
+    return make_conninfo("", **params)
 
 
 def with_dbname(url: str, dbname: str) -> str:

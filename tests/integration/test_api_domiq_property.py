@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from tests.database import SQL_DIR, scratch_database
+from tests.database import SQL_DIR, pooled, scratch_database
 from tests.integration.api_events import call
 from tests.integration.api_fixtures import schedule_body
 from tour_booking import db
@@ -34,9 +34,9 @@ def domiq_db(server_url: str, migrated_url: str, monkeypatch: pytest.MonkeyPatch
     with scratch_database(server_url) as url:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(DOMIQ_TABLES)
-        apply_migrations(url, SQL_DIR)
+        apply_migrations(pooled(url), SQL_DIR)
         db.close()
-        monkeypatch.setenv("DATABASE_URL", url)
+        monkeypatch.setenv("DATABASE_URL", pooled(url))
         get_settings.cache_clear()
         yield url
         db.close()

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from functions.migrate import app
-from tests.database import SQL_DIR, scratch_database
+from tests.database import SQL_DIR, pooled, scratch_database
 from tour_booking.settings import get_settings
 
 pytestmark = pytest.mark.migrations
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.migrations
 @pytest.fixture
 def empty_database(server_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with scratch_database(server_url) as url:
-        monkeypatch.setenv("DATABASE_URL", url)
+        monkeypatch.setenv("DATABASE_URL", pooled(url))
         monkeypatch.setattr(app, "SQL_DIR", SQL_DIR)
         get_settings.cache_clear()
         yield url

@@ -102,17 +102,37 @@ def test_a_new_file_is_applied_after_the_others(empty_url: str, tmp_path: Path) 
     assert apply_migrations(empty_url, copy) == ["999_extra.sql"]
 
 
-def test_a_failing_file_leaves_nothing_half_applied(empty_url: str, tmp_path: Path) -> None:
+def test_a_failing_file_leaves_nothing_of_its_run_applied(empty_url: str, tmp_path: Path) -> None:
+    # given the migrations with a broken file at the end
     copy = tmp_path / "sql"
     shutil.copytree(SQL_DIR, copy)
     (copy / "999_broken.sql").write_text("CREATE TABLE half_done (id int);\nSELECT no_such_function();")
 
+    # when they run, the run fails and applies nothing: the pending files share one transaction
     with pytest.raises(psycopg.Error):
         apply_migrations(empty_url, copy)
-
     tables = _names(empty_url, b"SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     assert "half_done" not in tables
-    assert "tour_booking_sync" in tables
+    assert "tour_booking_sync" not in tables
+
+    # then, once the file is mended, the next run applies every file
+    (copy / "999_broken.sql").write_text("CREATE TABLE half_done (id int);")
+    assert apply_migrations(empty_url, copy) == [m.version for m in load_migrations(copy)]
+
+
+def test_a_pending_file_that_sorts_before_an_applied_one_is_refused_by_name(empty_url: str, tmp_path: Path) -> None:
+    # given a database migrated from a copy of sql/
+    copy = tmp_path / "sql"
+    shutil.copytree(SQL_DIR, copy)
+    apply_migrations(empty_url, copy)
+
+    # when a file that sorts before the applied ones is added
+    (copy / "001_domiq_minimal_tables_a_late.sql").write_text("CREATE TABLE late_table (id int);")
+
+    # then the run refuses it by name and applies nothing
+    with pytest.raises(MigrationError, match="001_domiq_minimal_tables_a_late.sql"):
+        apply_migrations(empty_url, copy)
+    assert "late_table" not in _names(empty_url, b"SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
 
 
 def test_applies_beside_domiq_own_tables_and_leaves_them_alone(empty_url: str) -> None:

@@ -48,7 +48,7 @@ def _walk(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
-def test_a_traced_booking_sends_the_handler_subsegments_and_no_prospect_detail(clean_db: str) -> None:
+def test_a_traced_booking_sends_the_handler_subsegments_and_no_prospect_detail(clean_db: str, app_url: str) -> None:
     property_id = uuid.uuid4()
     conversation_id = new_conversation(clean_db)
     requests = [
@@ -66,7 +66,7 @@ def test_a_traced_booking_sends_the_handler_subsegments_and_no_prospect_detail(c
     }
     trace_id = f"1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"
     env.update(
-        DATABASE_URL=clean_db,
+        DATABASE_URL=app_url,
         PYTHONPATH=f"{ROOT / 'layers/shared'}:{ROOT}",
         AWS_LAMBDA_FUNCTION_NAME="tour-booking-api",
         LAMBDA_TASK_ROOT=str(ROOT),

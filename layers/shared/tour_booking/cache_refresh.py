@@ -28,7 +28,6 @@ from functools import lru_cache
 from typing import Any, Protocol
 from uuid import UUID
 
-import psycopg
 from aws_lambda_powertools import Logger
 
 from tour_booking import (
@@ -41,7 +40,6 @@ from tour_booking import (
     tours_repository,
     watermarks_repository,
 )
-from tour_booking.errors import DatabaseUnavailableError
 from tour_booking.models.enums import TourStatus
 from tour_booking.models.schedule import TourSchedule
 from tour_booking.settings import Settings, get_settings
@@ -306,17 +304,11 @@ def _refresh_slots(run: _PropertyRun) -> int:
     today = local_today(schedule, now)
     days = [today + timedelta(days=i) for i in range(run.settings.refresh_horizon_days)]
     end_utc = datetime.combine(days[-1] + timedelta(days=1), datetime.min.time(), tzinfo=schedule.zone)
-    conn = db.connection()
-    try:
-        with conn.pipeline(), conn.transaction():
-            availability_cache_repository.lock_days(conn, property_id, days[0], days[-1], now)
-            staff_appointments_repository.forget_our_own(conn, property_id, run.today_utc)
-            booked = tours_repository.active_tour_counts(conn, property_id, run.today_utc, end_utc.astimezone(UTC))
-            availability_cache_repository.upsert_days_json(
-                conn, property_id, slot_layouts.days_json(schedule, days, booked, now), now
-            )
-    except psycopg.OperationalError as error:
-        if conn.broken or conn.closed:
-            db.close()
-        raise DatabaseUnavailableError("the database is unavailable") from error
+    with db.transaction(pipeline=True) as conn:
+        availability_cache_repository.lock_days(conn, property_id, days[0], days[-1], now)
+        staff_appointments_repository.forget_our_own(conn, property_id, run.today_utc)
+        booked = tours_repository.active_tour_counts(conn, property_id, run.today_utc, end_utc.astimezone(UTC))
+        availability_cache_repository.upsert_days_json(
+            conn, property_id, slot_layouts.days_json(schedule, days, booked, now), now
+        )
     return len(days)

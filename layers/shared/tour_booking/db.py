@@ -2,17 +2,23 @@
 
 Lambda runs one request at a time per container, so each container (each thread, locally) keeps one
 connection: opened lazily, reused across invocations, replaced when the server dropped it.
+
+The same code runs directly against PostgreSQL, behind RDS Proxy and behind PgBouncer in transaction mode, so
+nothing lives in the session: no startup `options` (both poolers refuse them), no `SET`, no session-level
+advisory lock. The statement timeout is set per transaction with `SET LOCAL`, sent in the same message as the
+transaction's `BEGIN` (or its single statement), so it costs no round trip of its own.
 """
 
 from __future__ import annotations
 
 import select
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
@@ -42,31 +48,44 @@ def conninfo(settings: Settings | None = None, *, refresh_secret: bool = False) 
         dbname=settings.db_name or secret.get("dbname", "postgres"),
         user=secret["username"],
         password=secret["password"],
-        sslmode="require",
+        **tls_params(settings),
     )
+
+
+def tls_params(settings: Settings) -> dict[str, str]:
+    """`verify-full` against DB_SSLROOTCERT, by default certifi's bundle: it holds the Amazon Trust Services roots
+    that sign RDS Proxy's ACM certificates. Direct RDS needs the RDS CA bundle, which the deploy supplies."""
+    params: dict[str, str] = {"sslmode": settings.db_sslmode}
+    if settings.db_sslmode in {"verify-ca", "verify-full"}:
+        if settings.db_sslrootcert:
+            params["sslrootcert"] = settings.db_sslrootcert
+        else:
+            import certifi  # noqa: PLC0415 - only the AWS path verifies against it
+
+            params["sslrootcert"] = certifi.where()
+    return params
 
 
 def connect(settings: Settings | None = None) -> Connection:
     settings = settings or get_settings()
-    options = f"-c statement_timeout={settings.db_statement_timeout_ms}"
     try:
         try:
-            conn = _open(conninfo(settings), settings, options)
+            conn = _open(conninfo(settings), settings)
         except psycopg.errors.InvalidPassword:
             # The secret may have been rotated since it was cached.
-            conn = _open(conninfo(settings, refresh_secret=True), settings, options)
+            conn = _open(conninfo(settings, refresh_secret=True), settings)
     except psycopg.OperationalError as error:
         raise DatabaseUnavailableError("cannot connect to the database") from error
     return conn
 
 
-def _open(info: str, settings: Settings, options: str) -> Connection:
+def _open(info: str, settings: Settings) -> Connection:
+    # application_name is the one startup parameter beyond user and database that RDS Proxy passes on.
     conn = psycopg.connect(
         info,
         autocommit=True,
         row_factory=dict_row,
         connect_timeout=settings.db_connect_timeout_seconds,
-        options=options,
         application_name="tour-booking",
     )
     conn.prepare_threshold = settings.db_prepare_threshold
@@ -101,13 +120,60 @@ def connection() -> Connection:
     return conn
 
 
+def _set_timeout() -> bytes:
+    return b"SET LOCAL statement_timeout = %d" % get_settings().db_statement_timeout_ms
+
+
 @contextmanager
-def transaction() -> Iterator[Connection]:
-    """A transaction on this container's connection; database outages surface as DatabaseUnavailableError."""
+def transaction(*, pipeline: bool = False) -> Iterator[Connection]:
+    """A transaction on this container's connection, its statements bounded by DB_STATEMENT_TIMEOUT_MS;
+    database outages surface as DatabaseUnavailableError.
+
+    `BEGIN; SET LOCAL ...` goes out as one simple-protocol message. With `pipeline`, the transaction runs in
+    psycopg's pipeline mode (its statements are sent without waiting for each answer), where one message may
+    hold one statement only: the timeout is then a pipelined `set_config(..., true)`.
+    """
     conn = connection()
     try:
-        with conn.transaction():
-            yield conn
+        if pipeline:
+            with conn.pipeline(), conn.transaction():
+                conn.execute(
+                    b"SELECT set_config('statement_timeout', %s, true)",
+                    (str(get_settings().db_statement_timeout_ms),),
+                )
+                yield conn
+        else:
+            with _explicit_transaction(conn):
+                yield conn
+    except psycopg.OperationalError as error:
+        if conn.broken or conn.closed:
+            close()
+        raise DatabaseUnavailableError("the database is unavailable") from error
+
+
+@contextmanager
+def _explicit_transaction(conn: Connection) -> Iterator[None]:
+    # psycopg's own conn.transaction() would send BEGIN alone; inside this block it makes savepoints.
+    conn.execute(b"BEGIN; " + _set_timeout())
+    try:
+        yield
+    except BaseException:
+        if not conn.closed and not conn.broken:
+            conn.execute(b"ROLLBACK")
+        raise
+    conn.execute(b"COMMIT")
+
+
+def fetch_all(query: bytes | sql.SQL | sql.Composed, params: Mapping[str, Any] | Sequence[Any]) -> list[dict[str, Any]]:
+    """One read-only statement outside any transaction, bounded by the statement timeout in the same message:
+    one round trip, where BEGIN and COMMIT would add two. The parameters are bound client-side because the
+    simple protocol, the only one that carries two statements, has no parameters."""
+    conn = connection()
+    try:
+        with psycopg.ClientCursor(conn, row_factory=dict_row) as cursor:
+            cursor.execute(_set_timeout() + b"; " + cursor.mogrify(query, params).encode())
+            cursor.nextset()
+            return cursor.fetchall()
     except psycopg.OperationalError as error:
         if conn.broken or conn.closed:
             close()

@@ -1,8 +1,10 @@
 """Applies the numbered SQL files of `sql/` in order, once.
 
-Each file runs in its own transaction and is recorded with its SHA-256; a recorded file whose text changed
-is refused. A session-level advisory lock makes concurrent runs (two deploys, two laptops' `make migrate`)
-apply each file once.
+Every pending file runs in one transaction that first takes a transaction-scoped advisory lock, so concurrent
+runs (two deploys, two laptops' `make migrate`) serialize and apply each file once, and the runner holds no
+session state: it is as safe through RDS Proxy or PgBouncer in transaction mode as directly. Each file is
+recorded with its SHA-256; a recorded file whose text changed is refused, and so is a pending file that sorts
+before one already applied (a fresh database would run it in another order). A failure applies nothing.
 """
 
 from __future__ import annotations
@@ -52,27 +54,22 @@ def load_migrations(directory: Path) -> list[Migration]:
 def apply_migrations(conninfo: str, directory: Path) -> list[str]:
     """Applies what is pending and returns the versions applied now (empty when up to date)."""
     migrations = load_migrations(directory)
-    with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK_KEY,))
-        try:
-            conn.execute(CREATE_LEDGER)
-            rows = conn.execute("SELECT version, checksum FROM schema_migrations").fetchall()
-            applied: dict[str, str] = dict(rows)
-            _refuse_changed(migrations, applied)
-            done: list[str] = []
-            for migration in migrations:
-                if migration.version in applied:
-                    continue
-                with conn.transaction():
-                    conn.execute(migration.sql.encode())
-                    conn.execute(
-                        "INSERT INTO schema_migrations (version, checksum) VALUES (%s, %s)",
-                        (migration.version, migration.checksum),
-                    )
-                done.append(migration.version)
-            return done
-        finally:
-            conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK_KEY,))
+    # No prepared statements: behind a pooler the next statement may land on another server connection.
+    with psycopg.connect(conninfo, autocommit=True, prepare_threshold=None) as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
+        conn.execute(CREATE_LEDGER)
+        rows = conn.execute("SELECT version, checksum FROM schema_migrations").fetchall()
+        applied: dict[str, str] = dict(rows)
+        _refuse_changed(migrations, applied)
+        pending = [m for m in migrations if m.version not in applied]
+        _refuse_out_of_order(pending, applied)
+        for migration in pending:
+            conn.execute(migration.sql.encode())
+            conn.execute(
+                "INSERT INTO schema_migrations (version, checksum) VALUES (%s, %s)",
+                (migration.version, migration.checksum),
+            )
+        return [m.version for m in pending]
 
 
 def _refuse_changed(migrations: list[Migration], applied: dict[str, str]) -> None:
@@ -80,6 +77,16 @@ def _refuse_changed(migrations: list[Migration], applied: dict[str, str]) -> Non
     if changed:
         raise MigrationError(
             f"applied migrations changed since they ran: {', '.join(changed)}; add a new file instead"
+        )
+
+
+def _refuse_out_of_order(pending: list[Migration], applied: dict[str, str]) -> None:
+    latest = max(applied, default="")
+    early = [m.version for m in pending if m.version < latest]
+    if early:
+        raise MigrationError(
+            f"pending migrations sort before {latest}, which is already applied: {', '.join(early)}; "
+            "rename them to sort after it"
         )
 
 

@@ -28,13 +28,14 @@ tour's several messages are served by one sync of its current state.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Protocol
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from aws_lambda_powertools import Logger
 
@@ -104,7 +105,8 @@ class TourSync:
         self.last_name = str(info.get("last_name") or "")
 
     def identity_keys(self) -> list[str]:
-        """Lock keys of the prospect's identity in this ResMan property (see tour_sync_repository.lock_keys)."""
+        """Claim keys of the prospect's identity in this ResMan property: two tours of one new prospect synced at
+        once would otherwise both find no card and both create one."""
         scope = f"resman_prospect:{self.account}:{self.property}"
         keys = []
         if self.email:
@@ -112,7 +114,7 @@ class TourSync:
         phone = "".join(c for c in self.phone or "" if c.isdigit())[-10:]
         if phone:
             keys.append(f"{scope}:phone:{phone}")
-        return keys
+        return [tour_sync_repository.identity_key(key) for key in keys]
 
     # ---- finding --------------------------------------------------------------------------------------------
     def locate(self) -> ResManProspect | None:
@@ -232,13 +234,54 @@ class TourSync:
         return prospect.prospect_id, appointment.event_id
 
 
-def sync_tour(tour_id: UUID, message_version: int, client: ResManPort) -> SyncOutcome:
-    """One tour, under its sync lock. Raises SyncTransientError when the message must be retried."""
-    settings = get_settings()
-    conn = db.connection()
+class TourBusyError(Exception):
+    """Another sync held the tour's or the prospect's claim for longer than SYNC_CLAIM_WAIT_SECONDS."""
+
+
+class _NotClaimed(Exception):
+    """Rolls back a partial claim."""
+
+
+def _try_claim(keys: list[str], holder: UUID, lease_seconds: int) -> bool:
     try:
-        with tour_sync_repository.lock_tour(conn, tour_id):
-            row = tour_sync_repository.load_tour_for_sync(conn, tour_id)
+        with db.transaction() as conn:
+            if not tour_sync_repository.claim(conn, keys, holder, lease_seconds):
+                raise _NotClaimed
+    except _NotClaimed:
+        return False
+    return True
+
+
+@contextmanager
+def _claimed(keys: list[str], holder: UUID) -> Iterator[None]:
+    """Holds the claims on `keys` for the block, waiting a little for another holder to finish (a duplicate
+    message of a tour being synced then finds it synced, instead of going back to the queue)."""
+    settings = get_settings()
+    deadline = time.monotonic() + settings.sync_claim_wait_seconds
+    pause = 0.05
+    while not _try_claim(keys, holder, settings.sync_claim_lease_seconds):
+        if time.monotonic() + pause > deadline:
+            raise TourBusyError("another sync holds the claim")
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
+    try:
+        yield
+    finally:
+        try:
+            with db.transaction() as conn:
+                tour_sync_repository.release(conn, keys, holder)
+        except DatabaseUnavailableError:
+            logger.warning("sync claim left to expire by its lease")
+
+
+def sync_tour(tour_id: UUID, message_version: int, client: ResManPort) -> SyncOutcome:
+    """One tour, under its claim. Raises SyncTransientError when the message must be retried."""
+    settings = get_settings()
+    holder = uuid4()
+    try:
+        with _claimed([tour_sync_repository.tour_key(tour_id)], holder):
+            with db.transaction() as conn:
+                row = tour_sync_repository.load_tour_for_sync(conn, tour_id)
             if row is None:
                 logger.warning("sync for an unknown tour acknowledged", extra={"tour_id": str(tour_id)})
                 return SyncOutcome(tour_id, "missing")
@@ -252,31 +295,28 @@ def sync_tour(tour_id: UUID, message_version: int, client: ResManPort) -> SyncOu
             version = int(row["version"])
             if not row["resman_account_id"] or not row["resman_property_id"]:
                 reason = "the property has no ResMan account or property id"
-                tour_sync_repository.mark_failed(conn, tour_id, version, reason)
+                with db.transaction() as conn:
+                    tour_sync_repository.mark_failed(conn, tour_id, version, reason)
                 return SyncOutcome(tour_id, "failed", reason=reason)
             sync = TourSync(client, row, settings.resman_appointment_event_type, settings.resman_prospect_source_id)
             try:
-                with tour_sync_repository.lock_keys(conn, sync.identity_keys()):
+                with _claimed(sync.identity_keys(), holder):
                     prospect_id, appointment_id = sync.run()
             except ResManPermanentError as error:
                 reason = _reason(error)
-                tour_sync_repository.mark_failed(conn, tour_id, version, reason)
+                with db.transaction() as conn:
+                    tour_sync_repository.mark_failed(conn, tour_id, version, reason)
                 logger.warning("ResMan refused the tour", extra={"tour_id": str(tour_id), "reason": reason})
                 return SyncOutcome(tour_id, "failed", sync.posts, reason)
             except (ResManError, SyncTransientError) as error:
-                tour_sync_repository.record_attempt_failed(conn, tour_id, _reason(error))
+                with db.transaction() as conn:
+                    tour_sync_repository.record_attempt_failed(conn, tour_id, _reason(error))
                 raise SyncTransientError(_reason(error)) from error
-            success = tour_sync_repository.mark_synced(conn, tour_id, version, prospect_id, appointment_id)
+            with db.transaction() as conn:
+                success = tour_sync_repository.mark_synced(conn, tour_id, version, prospect_id, appointment_id)
             return SyncOutcome(tour_id, "synced" if success else "superseded", sync.posts)
-    except (tour_sync_repository.TourBusyError, DatabaseUnavailableError) as error:
+    except (TourBusyError, DatabaseUnavailableError) as error:
         raise SyncTransientError(_reason(error)) from error
-    except Exception as error:
-        import psycopg  # noqa: PLC0415
-
-        if isinstance(error, psycopg.OperationalError):
-            db.close()
-            raise SyncTransientError(_reason(error)) from error
-        raise
 
 
 @lru_cache(maxsize=4)
@@ -340,6 +380,7 @@ def sweep_pending(now: datetime | None = None, limit: int | None = None) -> Swee
     cutoff = (now or datetime.now(UTC)) - timedelta(seconds=settings.sweeper_pending_age_seconds)
     with db.transaction() as conn:
         rows = tour_sync_repository.find_stale_pending(conn, cutoff, limit or settings.sweeper_batch_limit)
+        tour_sync_repository.prune_expired_claims(conn, now or datetime.now(UTC))
     requests = [SyncRequest(row["id"], int(row["version"]), "sweeper") for row in rows]
     unsent = send_sync_requests(requests)
     sent_ids = [r.tour_id for r in requests if r not in unsent]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +20,10 @@ class Settings(BaseSettings):
     db_name: str | None = None
     db_connect_timeout_seconds: int = Field(default=5, ge=1)
     db_statement_timeout_ms: int = Field(default=5000, ge=0)
+    # TLS of the AWS path (DB_SECRET_ARN); DATABASE_URL carries its own. An empty DB_SSLROOTCERT means certifi's
+    # bundle, which verifies RDS Proxy; direct RDS needs the RDS CA bundle's path here.
+    db_sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "verify-full"
+    db_sslrootcert: str | None = None
     # psycopg prepares a statement after it ran this often; prepared statements pin RDS Proxy sessions,
     # so "off" (or an empty value) disables them there.
     db_prepare_threshold: int | None = 5
@@ -52,6 +57,11 @@ class Settings(BaseSettings):
     # calls stay capped by RESMAN_MAX_CONCURRENCY_PER_ACCOUNT), and the most tours one sweep re-sends.
     resman_sync_workers: int = Field(default=10, ge=1, le=64)
     sweeper_batch_limit: int = Field(default=500, ge=1)
+    # A sync claims its tour and its prospect's identity for this long (a crashed container's claim then expires
+    # by itself): longer than the sync function's timeout, so a live sync never outlives its claim. Another sync
+    # of the same tour or prospect waits up to SYNC_CLAIM_WAIT_SECONDS, then leaves the message to SQS's retry.
+    sync_claim_lease_seconds: int = Field(default=150, ge=1)
+    sync_claim_wait_seconds: float = Field(default=5.0, ge=0)
     # ResMan's clock stamps modified dates: windows reach this far past ours (the watermark never does).
     refresh_window_lookahead_minutes: int = Field(default=10080, ge=0)
 

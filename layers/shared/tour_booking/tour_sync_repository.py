@@ -1,16 +1,14 @@
-"""The ResMan sync's bookkeeping on `tour_booking_sync`: the only SQL of the sync and the sweeper.
+"""The ResMan sync's bookkeeping: the sync columns of `tour_booking_sync` and the claims of `sync_claim`.
 
-Per-tour serialization across containers: while a tour is synced its container holds a session-level advisory
-lock keyed by the tour id (`lock_tour`). A second container (or thread) syncing the same tour waits for it (up
-to the statement timeout) and then finds the version already synced, so two syncs never post the same tour to
-ResMan at once. A row lock (`FOR UPDATE`) would do the same but would hold a transaction open across ResMan
-calls and block the booking API's PATCH of that tour for seconds; the advisory lock blocks only other syncs.
+Per-tour and per-prospect serialization across containers is a claim (lease): a row of `sync_claim` per key,
+taken by one short transaction and released by another, expiring by itself after the lease. Nothing is held in
+the database session (the service runs behind RDS Proxy or PgBouncer in transaction mode) and no transaction
+stays open across a ResMan call, so the booking API's PATCH of a tour being synced never waits for ResMan.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import hashlib
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -19,50 +17,42 @@ import psycopg
 
 Connection = psycopg.Connection[dict[str, Any]]
 
-# The second key of the advisory lock: keeps the sync's locks apart from other users of hashtextextended keys.
-_LOCK_NAMESPACE = b"'tour_booking.resman_sync:'"
+
+def tour_key(tour_id: UUID) -> str:
+    return f"tour:{tour_id}"
 
 
-class TourBusyError(Exception):
-    """Another sync of this tour held its lock past the statement timeout."""
+def identity_key(identity: str) -> str:
+    """A prospect's identity (it holds an email or a phone) stored only as its hash."""
+    return "identity:" + hashlib.sha256(identity.encode()).hexdigest()
 
 
-@contextmanager
-def lock_tour(conn: Connection, tour_id: UUID) -> Iterator[None]:
-    """Holds the tour's sync lock (session level, on an autocommit connection) for the block."""
-    try:
-        conn.execute(b"SELECT pg_advisory_lock(hashtextextended(" + _LOCK_NAMESPACE + b" || %s::text, 0))",
-                     (tour_id,))
-    except psycopg.errors.QueryCanceled as error:
-        raise TourBusyError(str(tour_id)) from error
-    try:
-        yield
-    finally:
-        if not conn.closed and not conn.broken:
-            conn.execute(b"SELECT pg_advisory_unlock(hashtextextended(" + _LOCK_NAMESPACE + b" || %s::text, 0))",
-                         (tour_id,))
+def claim(conn: Connection, keys: list[str], holder: UUID, lease_seconds: int) -> bool:
+    """Takes every key for `holder` until now + lease, or none: returns False (and takes nothing, once the caller's
+    transaction rolls back) when a live claim of another holder has one of them. Keys go in sorted order, so two
+    claimers of overlapping keys wait for each other instead of deadlocking."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return True
+    row = conn.execute(
+        b"WITH taken AS (INSERT INTO sync_claim AS c (key, holder, expires_at) "
+        b"SELECT k, %(holder)s, now() + make_interval(secs => %(lease)s) FROM unnest(%(keys)s::text[]) AS k ORDER BY k "
+        b"ON CONFLICT (key) DO UPDATE SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at "
+        b"WHERE c.expires_at <= now() OR c.holder = EXCLUDED.holder RETURNING key) "
+        b"SELECT count(*) AS n FROM taken",
+        {"holder": holder, "lease": lease_seconds, "keys": wanted},
+    ).fetchone()
+    return row is not None and row["n"] == len(wanted)
 
 
-@contextmanager
-def lock_keys(conn: Connection, keys: list[str]) -> Iterator[None]:
-    """Holds session-level advisory locks on `keys` (taken in sorted order, so two holders never deadlock).
+def release(conn: Connection, keys: list[str], holder: UUID) -> None:
+    if keys:
+        conn.execute(b"DELETE FROM sync_claim WHERE key = ANY(%s) AND holder = %s", (sorted(set(keys)), holder))
 
-    The sync locks the prospect's identity (ResMan property + email, + phone) while it finds or creates the
-    guest card: two tours of one new prospect synced at once would otherwise both find no card and both
-    create one. Keys are hashed by PostgreSQL; only the 64-bit hash appears in pg_locks."""
-    taken: list[str] = []
-    try:
-        for key in sorted(set(keys)):
-            try:
-                conn.execute(b"SELECT pg_advisory_lock(hashtextextended(%s, 0))", (key,))
-            except psycopg.errors.QueryCanceled as error:
-                raise TourBusyError("prospect lock") from error
-            taken.append(key)
-        yield
-    finally:
-        if not conn.closed and not conn.broken:
-            for key in reversed(taken):
-                conn.execute(b"SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (key,))
+
+def prune_expired_claims(conn: Connection, before: datetime) -> int:
+    """Claims whose holder died without releasing them, expired before `before`."""
+    return conn.execute(b"DELETE FROM sync_claim WHERE expires_at < %s", (before,)).rowcount
 
 
 def load_tour_for_sync(conn: Connection, tour_id: UUID) -> dict[str, Any] | None:
