@@ -111,7 +111,7 @@ def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Run a command with PgBouncer (transaction mode) in front of a server.")
+    parser = argparse.ArgumentParser(description="Runs a command with PgBouncer (transaction mode) in front.")
     parser.add_argument("--backend", required=True, help="URL of the PostgreSQL server PgBouncer serves")
     parser.add_argument("--pool-size", type=int, default=DEFAULT_POOL_SIZE)
     parser.add_argument("command", nargs=argparse.REMAINDER, help="the command, after --")

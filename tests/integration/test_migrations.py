@@ -130,7 +130,7 @@ def test_a_pending_file_that_sorts_before_an_applied_one_is_refused_by_name(empt
     (copy / "001_domiq_minimal_tables_a_late.sql").write_text("CREATE TABLE late_table (id int);")
 
     # then the run refuses it by name and applies nothing
-    with pytest.raises(MigrationError, match="001_domiq_minimal_tables_a_late.sql"):
+    with pytest.raises(MigrationError, match=r"001_domiq_minimal_tables_a_late\.sql"):
         apply_migrations(empty_url, copy)
     assert "late_table" not in _names(empty_url, b"SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
 

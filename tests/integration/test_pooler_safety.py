@@ -14,7 +14,15 @@ import pytest
 
 from functions.resman_sync.app import lambda_handler
 from tests.integration.api_events import LambdaContext
-from tests.integration.resman_fixtures import add_tour, appointments, client, double, new_property, resman_env, sqs_event
+from tests.integration.resman_fixtures import (
+    add_tour,
+    appointments,
+    client,
+    double,
+    new_property,
+    resman_env,
+    sqs_event,
+)
 from tools.resman_double import DoubleHandle, Fault
 from tour_booking import db
 from tour_booking.errors import DatabaseUnavailableError
