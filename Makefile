@@ -12,7 +12,7 @@ ROOT := $(dir $(abspath $(firstword $(MAKEFILE_LIST))))
 
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
 
-.PHONY: venv test lint security migrate dev bench soak openapi redrive sam-validate sam-build clean
+.PHONY: venv test test-pgbouncer lint security migrate dev bench soak openapi redrive sam-validate sam-build clean
 
 $(STAMP): requirements-dev.txt layers/shared/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required (PYTHON=$(PYTHON))" >&2; exit 1; }
@@ -26,6 +26,13 @@ venv: $(STAMP)
 
 test: $(STAMP)  ## run the tests (embedded PostgreSQL unless DATABASE_URL is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The integration tests again with the code under test behind PgBouncer in transaction mode (tools/pgbouncer.py), as
+# behind RDS Proxy in AWS; needs Debian's pgbouncer and a PostgreSQL server reachable over TCP.
+PGBOUNCER_BACKEND ?= postgresql://postgres@127.0.0.1:5432/postgres
+test-pgbouncer: $(STAMP)  ## the integration tests behind PgBouncer (transaction mode, small pool)
+	DATABASE_URL="$(PGBOUNCER_BACKEND)" DB_PREPARE_THRESHOLD=off $(BIN)/python -m tools.pgbouncer \
+		--backend "$(PGBOUNCER_BACKEND)" -- $(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
 
 lint: $(STAMP)  ## ruff and mypy --strict
 	$(BIN)/ruff check .

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
-from tests.database import SQL_DIR, TRUNCATE, pooled, scratch_database
+from tests.database import SQL_DIR, TRUNCATE, advisory_locks_of_idle_sessions, pooled, scratch_database
 from tools.embedded_postgres import database_url
 from tour_booking import db
 from tour_booking.migrations import apply_migrations
@@ -31,6 +31,8 @@ def migrated_url(server_url: str) -> Iterator[str]:
         get_settings.cache_clear()
         yield url
         db.close()
+        # Checked once the whole run is over: no session kept an advisory lock past its transaction.
+        assert advisory_locks_of_idle_sessions(url) == 0
         if previous is None:
             os.environ.pop("DATABASE_URL", None)
         else:

@@ -45,3 +45,14 @@ def scratch_database(server_url: str) -> Iterator[str]:
     finally:
         with psycopg.connect(server_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+def advisory_locks_of_idle_sessions(url: str) -> int:
+    """Advisory locks that sessions of this database hold while idle: session-level locks that outlived their
+    transaction (behind a pooler they would sit on a server connection another client gets next)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            b"SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            b"WHERE l.locktype = 'advisory' AND a.datname = current_database() AND a.state = 'idle'"
+        ).fetchone()
+    return int(row[0]) if row else 0

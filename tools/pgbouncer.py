@@ -54,6 +54,12 @@ def _config(backend: dict[str, str], port: int, pool_size: int, folder: Path) ->
             f"default_pool_size = {pool_size}",
             "max_client_conn = 1000",
             "max_db_connections = 0",
+            # A server login cut short (a terminated backend) is retried after 1 s, not PgBouncer's 15: RDS Proxy
+            # too reconnects at once, and the database fault tests kill server sessions under load.
+            "server_login_retry = 1",
+            # A client waits this long for a server connection, then gets an error (a 503 for the API) rather than
+            # outliving its Lambda timeout; RDS Proxy's ConnectionBorrowTimeout plays this part.
+            "query_wait_timeout = 3",
             f"logfile = {folder / 'pgbouncer.log'}",
             f"pidfile = {folder / 'pgbouncer.pid'}",
             f"admin_users = {backend.get('user') or 'postgres'}",
