@@ -12,7 +12,12 @@ capacities (1 or 2) and few slots, so clients race for the same seats. Each clie
   reschedule  GET availability of one of its own tours' property, PATCH the tour to a free slot
   cancel      PATCH one of its own tours to cancelled
 
-Afterwards the database is checked: no (property, start) holds more active tours than the capacity; every tour
+Meanwhile a leasing team (one more thread) keeps changing the properties' schedules: the grid (slot length 30,
+45 or 60 minutes), the hours (opening at 09:00 or 09:30) and the capacity (raised by one, at most twice per
+property: a lowered capacity legitimately leaves tours over it, which the PUT reports as conflicts).
+
+Afterwards the database is checked: at no instant does a property hold more active tours than its capacity
+(each tour occupying its start to its end plus the buffer, across grids and slot lengths); every tour
 a client was answered 201 for exists with the start and status the client was last told, and no other tour
 exists; every cached slot's `remaining` is the capacity minus the active tours; every tour's current version
 was queued for ResMan; no 5xx or transport error; replays answered the first booking. The exit status is 1
@@ -67,7 +72,10 @@ CALL_TYPES = (
     "POST /tours (replay)",
     "PATCH reschedule",
     "PATCH cancel",
+    "PUT tour-schedule",
 )
+SCHEDULE_CHANGE_SECONDS = 0.25  # the leasing team's pace
+CAPACITY_RAISES = 2  # per property, at most
 
 
 @dataclass(frozen=True)
@@ -120,6 +128,7 @@ class Result:
     checks: list[Check]
     seats: int
     error_logs: list[str] = field(default_factory=list)
+    schedule_conflicts: int = 0  # conflicts the schedule changes reported
 
     @property
     def passed(self) -> bool:
@@ -312,6 +321,43 @@ class Client:
         self.tours[tour["id"]] = Told(tour["property_id"], _instant(tour["scheduled_datetime"]), tour["status"])
 
 
+class LeasingTeam:
+    """Changes schedules during the load: grid, hours and capacity (raised only; see the module docstring)."""
+
+    def __init__(self, api: HttpApi | HandlerApi, schedules: dict[str, dict[str, Any]], seed: int) -> None:
+        self.api = api
+        self.schedules = schedules
+        self.raises: Counter[str] = Counter()
+        self.rng = random.Random(seed)  # noqa: S311 - load data, not secrets
+        self.calls = Calls()
+        self.conflicts = 0
+
+    def run(self, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            self.change()
+            time.sleep(SCHEDULE_CHANGE_SECONDS)
+
+    def change(self) -> None:
+        property_id = self.rng.choice(sorted(self.schedules))
+        schedule = dict(self.schedules[property_id])
+        roll = self.rng.random()
+        if roll < 0.4:
+            schedule["slot_minutes"] = self.rng.choice([30, 45, 60])
+        elif roll < 0.8 or self.raises[property_id] >= CAPACITY_RAISES:
+            opens = self.rng.choice(["09:00", "09:30"])
+            closes = "12:00" if opens == "09:00" else "12:30"
+            schedule["weekly_hours"] = {day: [[opens, closes]] for day in ALL_DAYS}
+        else:
+            schedule["capacity"] += 1
+            self.raises[property_id] += 1
+        started = time.perf_counter()
+        status, _, answer = self.api.call("PUT", f"/properties/{property_id}/tour-schedule", schedule)
+        self.calls.add(status, time.perf_counter() - started)
+        if status == 200:
+            self.schedules[property_id] = schedule
+            self.conflicts += len(answer["conflicts"])
+
+
 def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
@@ -472,11 +518,15 @@ def _schedule(index: int) -> dict[str, Any]:
     }
 
 
-def _arrange(database_url: str, api: HttpApi, options: Options) -> tuple[dict[str, date], list[str], int]:
-    """Properties with schedules (through the API), one conversation per client; their first days; the seats."""
+def _arrange(
+    database_url: str, api: HttpApi, options: Options
+) -> tuple[dict[str, date], list[str], int, dict[str, dict[str, Any]]]:
+    """Properties with schedules (through the API), one conversation per client; their first days; the seats;
+    the schedules."""
     import psycopg
 
     first_days: dict[str, date] = {}
+    schedules: dict[str, dict[str, Any]] = {}
     seats = 0
     for index in range(options.properties):
         property_id = str(uuid.uuid4())
@@ -486,6 +536,7 @@ def _arrange(database_url: str, api: HttpApi, options: Options) -> tuple[dict[st
             raise RuntimeError(f"PUT tour-schedule answered {status}: {answer}")
         tomorrow = datetime.now(UTC).astimezone(ZoneInfo(schedule["timezone"])).date() + timedelta(days=1)
         first_days[property_id] = tomorrow
+        schedules[property_id] = schedule
         seats += schedule["capacity"] * 6 * WINDOW_DAYS
     with psycopg.connect(database_url, autocommit=True) as conn:
         conversations = [
@@ -495,7 +546,7 @@ def _arrange(database_url: str, api: HttpApi, options: Options) -> tuple[dict[st
                 (options.clients,),
             )
         ]
-    return first_days, conversations, seats
+    return first_days, conversations, seats, schedules
 
 
 def run(options: Options, database_url: str) -> Result:
@@ -504,8 +555,9 @@ def run(options: Options, database_url: str) -> Result:
     error_lines = _ErrorLines()
     with local_api(database_url, concurrency, options.queue) as stack, contextlib.redirect_stdout(error_lines):
         setup = HttpApi(stack.url)
-        first_days, conversations, seats = _arrange(database_url, setup, options)
+        first_days, conversations, seats, schedules = _arrange(database_url, setup, options)
         setup.close()
+        team = LeasingTeam(HandlerApi() if options.in_process else HttpApi(stack.url), schedules, options.seed)
         clients = [
             Client(
                 index,
@@ -516,10 +568,10 @@ def run(options: Options, database_url: str) -> Result:
             )
             for index in range(options.clients)
         ]
-        barrier = threading.Barrier(options.clients + 1)
+        barrier = threading.Barrier(options.clients + 2)
         deadline = [0.0]
 
-        def work(client: Client) -> None:
+        def work(client: Client | LeasingTeam) -> None:
             barrier.wait()
             try:
                 client.run(deadline[0])
@@ -527,6 +579,7 @@ def run(options: Options, database_url: str) -> Result:
                 client.api.close()
 
         threads = [threading.Thread(target=work, args=(client,), name=f"client-{client.index}") for client in clients]
+        threads.append(threading.Thread(target=work, args=(team,), name="leasing-team"))
         for thread in threads:
             thread.start()
         deadline[0] = time.monotonic() + options.seconds
@@ -535,12 +588,13 @@ def run(options: Options, database_url: str) -> Result:
         for thread in threads:
             thread.join()
         elapsed = time.perf_counter() - started
-        checks = check(database_url, clients, stack)
+        checks = check(database_url, clients, stack, team)
     calls = {name: Calls() for name in CALL_TYPES}
     for client in clients:
         for name, recorded in client.calls.items():
             calls[name].merge(recorded)
-    return Result(options, elapsed, calls, checks, seats, error_lines.lines)
+    calls["PUT tour-schedule"].merge(team.calls)
+    return Result(options, elapsed, calls, checks, seats, error_lines.lines, team.conflicts)
 
 
 class _ErrorLines(io.TextIOBase):
@@ -563,7 +617,7 @@ class _ErrorLines(io.TextIOBase):
 # ------------------------------------------------------------------ the checks
 
 
-def check(database_url: str, clients: list[Client], stack: LocalApi) -> list[Check]:
+def check(database_url: str, clients: list[Client], stack: LocalApi, team: LeasingTeam) -> list[Check]:
     told: dict[str, Told] = {}
     uncertain: set[str] = set()
     for client in clients:
@@ -584,8 +638,7 @@ def check(database_url: str, clients: list[Client], stack: LocalApi) -> list[Che
     replay_mismatches = [tour_id for client in clients for tour_id in client.replay_mismatches]
     failed_calls = sum(
         count
-        for client in clients
-        for calls in client.calls.values()
+        for calls in [*(c for client in clients for c in client.calls.values()), team.calls]
         for status, count in calls.statuses.items()
         if status == 0 or status >= 500
     )
@@ -632,9 +685,9 @@ def database_checks(database_url: str, told: dict[str, Told], uncertain: set[str
     cached_slots, wrong_remaining = int(cache_row[0]), int(cache_row[1])
     return [
         Check(
-            "no (property, start) holds more active tours than its capacity",
+            "no instant holds more active tours than the property's capacity",
             not overbooked,
-            f"{len(overbooked)} overbooked starts; {full_row[0]} starts full at the end",
+            f"{len(overbooked)} instants over capacity; {full_row[0]} tour starts full at the end",
         ),
         Check(
             "every tour answered 201 exists with the start and status last answered",
@@ -648,7 +701,7 @@ def database_checks(database_url: str, told: dict[str, Told], uncertain: set[str
             f"{len(unknown)} unknown tours ({lost_answers} bookings got no answer)",
         ),
         Check(
-            "cached remaining = capacity - active tours, every cached slot",
+            "cached remaining = capacity - peak occupancy, every cached slot",
             wrong_remaining == 0 and cached_slots > 0,
             f"{cached_slots} cached slots, {wrong_remaining} wrong",
         ),
@@ -676,7 +729,8 @@ def report(result: Result) -> str:
         f"{options.clients} clients x {result.elapsed:.0f} s x {options.properties} properties "
         f"({result.seats} seats over {WINDOW_DAYS} days, capacity 1-2), {transport}, "
         f"{'SQS on moto (its own process)' if options.queue else 'no SQS (syncs left to the sweeper)'}: "
-        f"{total} calls, {total / result.elapsed:.0f} calls/s",
+        f"{total} calls, {total / result.elapsed:.0f} calls/s; the schedule changes reported "
+        f"{result.schedule_conflicts} conflicts",
         "",
         "| call | count | statuses | p50 ms | p99 ms |",
         "| --- | ---: | --- | ---: | ---: |",

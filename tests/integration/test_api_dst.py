@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import psycopg
 import pytest
 
 from tests.integration.api_events import call
@@ -80,3 +81,26 @@ def test_a_booking_given_in_utc_is_answered_with_the_local_offset(clean_db: str)
     answer = call("POST", "/tours", tour_body(property_id, new_conversation(clean_db), f"{day}T07:00:00Z"))
     assert answer.status == 201, answer.json
     assert answer.json["scheduled_datetime"] == f"{day}T03:00:00-04:00"
+
+
+def test_spring_forward_45_minute_slots_cannot_double_book_one_instant(clean_db: str) -> None:
+    # given New York's next spring-forward night, 45-minute slots from 00:00 to 06:00 and capacity 1
+    day = next_switch(3, "spring")
+    hours = {d: [["00:00", "06:00"]] for d in ALL_DAYS}
+    property_id = new_property(weekly_hours=hours, horizon_days=365, capacity=1, slot_minutes=45)
+    offered = [s[11:] for s in starts(property_id, day)]
+    # then 01:30 EST (until 03:15 EDT) is offered and 03:00 EDT, inside it, is not
+    assert "01:30:00-05:00" in offered
+    assert "03:00:00-04:00" not in offered
+    conversation_id = new_conversation(clean_db)
+    # when 01:30 EST is booked, then 03:00 EDT is tried (by SQL too: the database counts instants, not starts)
+    assert call("POST", "/tours", tour_body(property_id, conversation_id, f"{day}T01:30:00-05:00")).status == 201
+    assert call("POST", "/tours", tour_body(property_id, conversation_id, f"{day}T03:00:00-04:00")).status == 422
+    with psycopg.connect(clean_db, autocommit=True) as conn, pytest.raises(psycopg.errors.ExclusionViolation):
+        conn.execute(
+            b"INSERT INTO tour_booking_sync (conversation_id, property_id, tour_type, scheduled_datetime, "
+            b"prospect_info) VALUES (%s, %s, 'in_person', %s, '{}')",
+            (conversation_id, property_id, f"{day}T03:00:00-04:00"),
+        )
+    # then 03:45 EDT, after it, is still bookable
+    assert call("POST", "/tours", tour_body(property_id, conversation_id, f"{day}T03:45:00-04:00")).status == 201

@@ -1,4 +1,4 @@
-"""The shared data-access modules the cache refresh also uses: schedules, cached days, active tour counts."""
+"""The shared data-access modules the cache refresh also uses: schedules, cached days, occupancy peaks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import psycopg
 
 from tests.integration.api_events import call
 from tests.integration.api_fixtures import future_slot, new_conversation, new_property, schedule_body, tour_body
-from tour_booking import availability_cache_repository, db, schedules_repository, tours_repository
+from tour_booking import availability_cache_repository, db, occupancy_repository, schedules_repository
 from tour_booking.models.schedule import TourSchedule
 from tour_booking.slots import compute_slots
 
@@ -60,17 +60,24 @@ def test_upsert_read_and_delete_cached_days(clean_db: str) -> None:
         assert set(availability_cache_repository.read_days(conn, property_id, days)) == set(days[1:])
 
 
-def test_active_tour_counts_count_scheduled_and_confirmed_by_utc_start(clean_db: str) -> None:
-    property_id = new_property(capacity=5)
+def test_slot_peaks_count_scheduled_and_confirmed_tours_over_each_slots_period(clean_db: str) -> None:
+    # given hourly 60-minute slots of capacity 5 and three tours at 10:00: one confirmed, one cancelled
+    property_id = new_property(capacity=5, slot_minutes=60)
     conversation_id = new_conversation(clean_db)
     start = future_slot(hour=10)
     ids = [call("POST", "/tours", tour_body(property_id, conversation_id, start)).json["id"] for _ in range(3)]
     call("PATCH", f"/tours/{ids[0]}", {"status": "confirmed"})
     call("PATCH", f"/tours/{ids[1]}", {"status": "cancelled"})
     begin = datetime.fromisoformat(start).astimezone(UTC)
+    hour = timedelta(hours=1)
+    half = timedelta(minutes=30)
+    # when the peaks of slots before, overlapping, at, and after the tours' hour are asked
     with db.transaction() as conn:
-        counts = tours_repository.active_tour_counts(
-            conn, property_id, begin - timedelta(days=1), begin + timedelta(days=1)
-        )
-    assert counts == {begin: 2}
-    assert next(iter(counts)).tzinfo == UTC
+        slots = [(begin - hour, begin), (begin - half, begin + half), (begin, begin + hour)]
+        slots.append((begin + hour, begin + 2 * hour))
+        peaks = occupancy_repository.slot_peaks(conn, property_id, slots)
+        without_one = occupancy_repository.slot_peaks(conn, property_id, [(begin, begin + hour)], uuid.UUID(ids[0]))
+    # then the two active tours occupy every slot that overlaps 10:00-11:00, and only those
+    assert peaks == {begin - hour: 0, begin - half: 2, begin: 2, begin + hour: 0}
+    assert next(iter(peaks)).tzinfo == UTC
+    assert without_one == {begin: 1}

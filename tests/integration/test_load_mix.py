@@ -23,11 +23,12 @@ def test_a_short_mixed_load_overbooks_nothing_loses_nothing_and_keeps_the_cache_
         ("POST /tours", 201),
         ("PATCH reschedule", 200),
         ("PATCH cancel", 200),
+        ("PUT tour-schedule", 200),
     ):
         assert result.calls[name].statuses[success] > 0, load_mix.report(result)
 
 
-def test_the_checks_catch_an_overbooked_start_an_unknown_tour_a_lost_booking_and_a_wrong_cache(
+def test_the_checks_catch_an_instant_over_capacity_an_unknown_tour_a_lost_booking_and_a_wrong_cache(
     clean_db: str, conn: psycopg.Connection[tuple[object, ...]]
 ) -> None:
     # given one booked tour at a start of capacity 1, its day cached, and what its client was told
@@ -37,13 +38,14 @@ def test_the_checks_catch_an_overbooked_start_an_unknown_tour_a_lost_booking_and
     tour = call("POST", "/tours", tour_body(property_id, new_conversation(clean_db), start)).json
     told = {tour["id"]: load_mix.Told(str(property_id), load_mix._instant(start), "scheduled")}
     assert all(c.passed for c in load_mix.database_checks(clean_db, told, set(), 0))
-    # when, behind the triggers' back, a second tour takes the full start, the booked one vanishes and the
-    # cached slot claims seats it does not have
+    # when, behind the triggers' back, a second tour starts 15 minutes into the first one's half hour (another
+    # start, the same instants), the booked one vanishes and the cached slot claims seats it does not have
     conn.execute(b"ALTER TABLE tour_booking_sync DISABLE TRIGGER USER")
     try:
         conn.execute(
             b"INSERT INTO tour_booking_sync (conversation_id, property_id, tour_type, scheduled_datetime, "
-            b"prospect_info) SELECT conversation_id, property_id, tour_type, scheduled_datetime, prospect_info "
+            b"scheduled_end, prospect_info) SELECT conversation_id, property_id, tour_type, "
+            b"scheduled_datetime + interval '15 minutes', scheduled_end + interval '15 minutes', prospect_info "
             b"FROM tour_booking_sync WHERE id = %s",
             (tour["id"],),
         )

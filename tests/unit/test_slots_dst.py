@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from itertools import pairwise
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from tour_booking.models.availability import Slot
 from tour_booking.models.schedule import TourSchedule
 from tour_booking.slots import day_slots, find_slot
 
 NIGHT = [["00:00", "04:00"]]
+WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def schedule(zone: str, **overrides: object) -> TourSchedule:
@@ -91,3 +96,59 @@ def test_notice_horizon_and_blackouts_close_slots() -> None:
     assert day_slots(sched, date(2026, 2, 26), {}, now) == []
     assert day_slots(sched, date(2026, 2, 19), {}, now) == []
     assert day_slots(sched, date(2026, 2, 25), {}, now) != []
+
+
+# ------------------------------------------------------------------ issue 14, case 2: no overlap in real time
+
+
+def switch_days(zone: str, year: int) -> list[date]:
+    """The local dates of `zone` on which the UTC offset changes (DST and other transitions)."""
+    tz = ZoneInfo(zone)
+    days = []
+    day = date(year, 1, 1)
+    while day.year == year:
+        midnight = datetime(day.year, day.month, day.day, tzinfo=tz)
+        next_midnight = datetime.combine(day + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+        if midnight.utcoffset() != next_midnight.utcoffset():
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def test_new_york_spring_forward_45_minute_slots_do_not_overlap() -> None:
+    # given New York on 2027-03-14 (02:00 EST becomes 03:00 EDT), 45-minute slots from 00:00 to 06:00
+    rules = schedule("America/New_York", slot_minutes=45, weekly_hours={"sun": [["00:00", "06:00"]]})
+    slots = day_slots(rules, date(2027, 3, 14), {}, datetime(2027, 3, 1, tzinfo=UTC))
+    starts = local_times(slots)
+    # then 01:30 EST (ending 03:15 EDT) is offered and 03:00 EDT, inside it, is not
+    assert "01:30-0500" in starts
+    assert slots[starts.index("01:30-0500")].end.strftime("%H:%M%z") == "03:15-0400"
+    assert "03:00-0400" not in starts
+    assert starts[starts.index("01:30-0500") + 1] == "03:45-0400"
+    assert find_slot(rules, datetime(2027, 3, 14, 7, 0, tzinfo=UTC), {}, datetime(2027, 3, 1, tzinfo=UTC)) is None
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Europe/Dublin", "Pacific/Chatham", "Australia/Lord_Howe"])
+def test_no_two_slots_overlap_in_real_time_on_any_switch_day(zone: str) -> None:
+    # given every day of 2027 and 2028 on which the zone's offset changes, and several grids over the night
+    days = switch_days(zone, 2027) + switch_days(zone, 2028)
+    assert len(days) >= 4
+    checked = 0
+    for day in days:
+        for minutes in (20, 30, 45, 60, 90):
+            for buffer in (0, 10):
+                rules = schedule(
+                    zone,
+                    slot_minutes=minutes,
+                    buffer_minutes=buffer,
+                    weekly_hours={d: [["00:00", "05:00"], ["05:00", "12:00"]] for d in WEEK},
+                    horizon_days=365,
+                )
+                # when the day's slots are laid out
+                slots = day_slots(rules, day, {}, datetime(day.year, day.month, day.day, tzinfo=UTC) - timedelta(2))
+                periods = sorted((s.start.astimezone(UTC), s.end.astimezone(UTC)) for s in slots)
+                # then each lasts the slot length in real time and none starts before the previous one ended
+                assert all(end - start == timedelta(minutes=minutes) for start, end in periods)
+                assert all(later[0] >= earlier[1] for earlier, later in pairwise(periods)), (day, minutes, buffer)
+                checked += len(periods)
+    assert checked > 0

@@ -1,7 +1,8 @@
 """The availability cache: the only code that reads or writes `calendar_availability_cache`.
 
 A cached slot is {"start", "end" (ISO 8601 with the property's local offset), "tour_types", "capacity",
-"remaining"}. A trigger on tour_booking_sync (sql/010) keeps `remaining` right between refreshes.
+"remaining"}. Triggers on tour_booking_sync and resman_staff_appointment (sql/050) keep `remaining` right
+between refreshes: capacity minus the peak occupancy of the slot's period.
 """
 
 from __future__ import annotations
@@ -110,30 +111,12 @@ def read_available_days(property_id: UUID, start_date: date | None, days: int, n
     return db.fetch_all(_AVAILABLE_DAYS, {"property_id": property_id, "start": start_date, "days": days, "now": now})
 
 
-def lock_days(conn: Connection, property_id: UUID, first: date, last: date, now: datetime) -> None:
-    """Locks the cached days first..last of a property for this transaction, creating absent ones (as empty
-    days, replaced before commit), and drops the days before `first`.
-
-    The cache refresh takes these locks before it counts the tours: the trigger of sql/010 locks a cached day
-    before it recounts, so a booking committed before the locks is in the refresh's count, and one after them
-    waits and then corrects the day the refresh wrote. Days are locked in date order, as the trigger does.
-    """
-    params = {"p": property_id, "first": first, "last": last, "now": now}
-    conn.execute(
-        b"WITH past AS (DELETE FROM calendar_availability_cache WHERE property_id = %(p)s AND date < %(first)s) "
-        b"INSERT INTO calendar_availability_cache (property_id, date, available_slots, last_updated) "
-        b"SELECT %(p)s, d::date, '[]'::jsonb, %(now)s "
-        b"FROM generate_series(%(first)s::date, %(last)s::date, interval '1 day') AS d ORDER BY 2 "
-        b"ON CONFLICT (property_id, date) DO NOTHING",
-        params,
-    )
-    # A separate statement: its fresh snapshot sees the days that others inserted meanwhile (the INSERT above
-    # waited for them), and locking writes no new row versions.
-    conn.execute(
-        b"SELECT 1 FROM calendar_availability_cache WHERE property_id = %(p)s AND date BETWEEN %(first)s AND %(last)s "
-        b"ORDER BY date FOR UPDATE",
-        params,
-    )
+def cached_dates_between(conn: Connection, property_id: UUID, first: date, last: date) -> list[date]:
+    rows = conn.execute(
+        b"SELECT date FROM calendar_availability_cache WHERE property_id = %s AND date BETWEEN %s AND %s ORDER BY date",
+        (property_id, first, last),
+    ).fetchall()
+    return [row["date"] for row in rows]
 
 
 def upsert_days_json(conn: Connection, property_id: UUID, days_json: str, now: datetime) -> None:

@@ -1,8 +1,10 @@
 """Availability answers and tour schedules for the booking API.
 
 Days come from calendar_availability_cache; a day missing there is computed from the schedule and the
-active tours and stored on the spot (except past days and days past the booking horizon, which a later
-day's horizon would make wrong). Cached slots are filtered at read time by the clock (minimum notice),
+occupancy rule (occupancy_repository) and stored on the spot (except past days and days past the booking
+horizon, which a later day's horizon would make wrong). The store happens under the property's occupancy lock
+and only while the schedule is still the one the day was computed from, so neither a booking nor a schedule
+change can slip between the count and the store. Cached slots are filtered at read time by the clock (minimum notice),
 by remaining capacity and by tour type, so a cache written hours ago never offers a slot already gone.
 
 The answer is built as JSON text: one query reads the schedule and the cached days, and the hot path
@@ -12,15 +14,22 @@ touches no pydantic model (the parsed schedule is reused while its row is unchan
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from tour_booking import availability_cache_repository, db, schedules_repository, tours_repository
+from tour_booking import (
+    availability_cache_repository,
+    db,
+    occupancy_repository,
+    schedules_repository,
+    tours_repository,
+)
 from tour_booking.errors import PropertyNotFoundError
 from tour_booking.models.availability import Slot
 from tour_booking.models.enums import TourType
 from tour_booking.models.schedule import TourSchedule
+from tour_booking.schedule_conflicts import BookedTour, Conflict, find_conflicts
 from tour_booking.settings import get_settings
 from tour_booking.slots import compute_slots, local_today
 
@@ -38,7 +47,7 @@ def get_availability(
     schedule = schedules_repository.schedule_from_row(rows[0])
     zone = schedule.zone
     missing = [row["day"] for row in rows if row["slots"] is None]
-    computed = _compute_missing(property_id, schedule, missing, now) if missing else {}
+    computed = _compute_missing(property_id, schedule, rows[0]["updated_at"], missing, now) if missing else {}
     earliest = now + timedelta(minutes=schedule.min_notice_minutes)
     rendered = []
     for row in rows:
@@ -76,19 +85,24 @@ def _answer_slot(slot: Slot) -> dict[str, Any]:
 
 
 def _compute_missing(
-    property_id: UUID, schedule: TourSchedule, missing: list[date], now: datetime
+    property_id: UUID, schedule: TourSchedule, version: datetime, missing: list[date], now: datetime
 ) -> dict[date, list[Slot]]:
-    zone = schedule.zone
     today = local_today(schedule, now)
-    # Local midnights bound the days, in UTC; a day around a DST switch is 23 or 25 hours long.
-    lower = datetime.combine(min(missing), time(), zone).astimezone(UTC)
-    upper = datetime.combine(max(missing) + timedelta(days=1), time(), zone).astimezone(UTC)
     horizon_end = today + timedelta(days=schedule.horizon_days)
     with db.transaction() as conn:
-        booked = tours_repository.active_tour_counts(conn, property_id, lower, upper)
-        computed = compute_slots(schedule, missing, booked, now)
-        storable = {day: slots for day, slots in computed.items() if today <= day <= horizon_end}
-        availability_cache_repository.insert_missing_days(conn, property_id, storable, now)
+        # Locked before counting: a booking committed before the lock is counted, one after it waits and then
+        # corrects the stored day through its trigger (sql/050).
+        occupancy_repository.lock(conn, property_id)
+        layout = compute_slots(schedule, missing, {}, now)
+        peaks = occupancy_repository.slot_peaks(
+            conn, property_id, [(s.start, s.end) for slots in layout.values() for s in slots]
+        )
+        computed = compute_slots(schedule, missing, peaks, now)
+        # A schedule replaced since it was read: the answer stands for the moment it was read, the cache is not
+        # written from it (put_schedule dropped the cached days under this same lock).
+        if schedules_repository.version(conn, property_id) == version:
+            storable = {day: slots for day, slots in computed.items() if today <= day <= horizon_end}
+            availability_cache_repository.insert_missing_days(conn, property_id, storable, now)
     return computed
 
 
@@ -100,6 +114,19 @@ def get_schedule(property_id: UUID) -> TourSchedule:
     return schedule
 
 
-def put_schedule(property_id: UUID, schedule: TourSchedule) -> TourSchedule:
+def put_schedule(
+    property_id: UUID, schedule: TourSchedule, now: datetime | None = None
+) -> tuple[TourSchedule, list[Conflict]]:
+    """Saves the schedule and answers the active future tours it no longer fits; the tours are left as they are."""
+    now = now or datetime.now(UTC)
     with db.transaction() as conn:
-        return schedules_repository.put_schedule(conn, property_id, schedule)
+        # Under the occupancy lock: a cache fill or refresh that read the old schedule either stored its days
+        # before this (they are dropped here) or finds the schedule changed and stores nothing.
+        occupancy_repository.lock(conn, property_id)
+        saved = schedules_repository.put_schedule(conn, property_id, schedule)
+        tours = [
+            BookedTour(row["id"], row["tour_type"], row["scheduled_datetime"], row["scheduled_end"])
+            for row in tours_repository.active_future_tours(conn, property_id, now)
+        ]
+        over = occupancy_repository.over_capacity_tours(conn, property_id, now) if tours else set()
+    return saved, find_conflicts(saved, tours, over)

@@ -20,7 +20,7 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from tour_booking import db, idempotency_repository, schedules_repository, tours_repository
+from tour_booking import db, idempotency_repository, occupancy_repository, schedules_repository, tours_repository
 from tour_booking.api.models import CreateTourRequest, UpdateTourRequest
 from tour_booking.booking_errors import (
     BookingValidationError,
@@ -31,10 +31,11 @@ from tour_booking.booking_errors import (
     TourNotFoundError,
 )
 from tour_booking.errors import PropertyNotFoundError
+from tour_booking.models.availability import Slot
 from tour_booking.models.enums import ACTIVE_STATUSES, ALLOWED_TRANSITIONS, TourStatus, TourType
 from tour_booking.models.schedule import TourSchedule
 from tour_booking.settings import get_settings
-from tour_booking.slots import find_slot
+from tour_booking.slots import find_slot, on_grid
 from tour_booking.sync_queue import SyncRequest, send_sync_requests
 
 Connection = db.Connection
@@ -62,6 +63,7 @@ def tour_json(row: dict[str, Any]) -> dict[str, Any]:
         "resman_prospect_id": row["resman_prospect_id"],
         "tour_type": row["tour_type"],
         "scheduled_datetime": _time(row["scheduled_datetime"], zone),
+        "scheduled_end": _time(row["scheduled_end"], zone),
         "status": row["status"],
         "prospect_info": row["prospect_info"],
         "staff_notes": row["staff_notes"],
@@ -76,15 +78,18 @@ def tour_json(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _on_grid(schedule: TourSchedule, start: datetime) -> bool:
-    """Whether `start` is a slot start of the schedule's weekly grid, whatever notice, horizon or blackouts say."""
-    relaxed = schedule.model_copy(update={"min_notice_minutes": 0, "blackouts": [], "horizon_days": 365})
-    return find_slot(relaxed, start, {}, start - timedelta(seconds=1)) is not None
-
-
 def _check_bookable(
-    conn: Connection, *, property_id: UUID, schedule: TourSchedule, tour_type: TourType, start: datetime, now: datetime
-) -> None:
+    conn: Connection,
+    *,
+    property_id: UUID,
+    schedule: TourSchedule,
+    tour_type: TourType,
+    start: datetime,
+    now: datetime,
+    moving_tour: UUID | None = None,
+) -> Slot:
+    """The open slot at `start`, or the precise refusal. The capacity trigger has the last word: this count is
+    not locked, it only names the common refusals."""
     loc = ["body", "scheduled_datetime"]
     if start <= now:
         raise BookingValidationError(
@@ -95,11 +100,9 @@ def _check_bookable(
             f"this property offers no {tour_type} tours",
             [{"loc": ["body", "tour_type"], "type": "tour_type_not_offered", "msg": "not offered by the property"}],
         )
-    start_utc = start.astimezone(UTC)
-    booked = tours_repository.active_tour_counts(conn, property_id, start_utc, start_utc + timedelta(seconds=1))
-    slot = find_slot(schedule, start, booked, now)
+    slot = find_slot(schedule, start, {}, now)
     if slot is None:
-        if not _on_grid(schedule, start):
+        if not on_grid(schedule, start):
             raise BookingValidationError(
                 "scheduled_datetime is not a slot start of the property's schedule",
                 [{"loc": loc, "type": "off_grid", "msg": "not a slot start; see the availability"}],
@@ -108,8 +111,10 @@ def _check_bookable(
             "the slot cannot be booked (minimum notice, booking horizon or a blackout)",
             [{"loc": loc, "type": "slot_closed", "msg": "slot not open for booking"}],
         )
-    if slot.remaining <= 0:
+    peaks = occupancy_repository.slot_peaks(conn, property_id, [(slot.start, slot.end)], except_tour=moving_tour)
+    if peaks.get(slot.start.astimezone(UTC), 0) >= schedule.capacity:
         raise SlotUnavailableError("the slot is full", [{"loc": loc, "type": "slot_full", "msg": "slot is full"}])
+    return slot
 
 
 def _request_hash(request: CreateTourRequest) -> str:
@@ -138,7 +143,7 @@ def create_tour(
         schedule = schedules_repository.get_schedule(conn, request.property_id)
         if schedule is None:
             raise PropertyNotFoundError(f"property {request.property_id} has no tour schedule")
-        _check_bookable(
+        slot = _check_bookable(
             conn,
             property_id=request.property_id,
             schedule=schedule,
@@ -154,6 +159,7 @@ def create_tour(
                     "property_id": request.property_id,
                     "tour_type": str(request.tour_type),
                     "scheduled_datetime": request.scheduled_datetime,
+                    "scheduled_end": slot.end,
                     "prospect_info": _jsonb(request.prospect.model_dump(mode="json", exclude_none=True)),
                     "staff_notes": request.staff_notes,
                 },
@@ -183,6 +189,19 @@ def get_tour(tour_id: UUID) -> dict[str, Any]:
     return tour_json(row)
 
 
+def _locked_tour(conn: Connection, tour_id: UUID) -> dict[str, Any]:
+    """The tour's row, locked for update after its property's occupancy: the order of every writer of occupancy
+    (the cache refresh records outcomes under the same lock), so a PATCH and a refresh never deadlock."""
+    property_id = tours_repository.property_of(conn, tour_id)
+    row = None
+    if property_id is not None:
+        occupancy_repository.lock(conn, property_id)
+        row = tours_repository.get_tour(conn, tour_id, for_update=True)
+    if row is None:
+        raise TourNotFoundError(f"tour {tour_id} does not exist")
+    return row
+
+
 def update_tour(
     tour_id: UUID, request: UpdateTourRequest, correlation_id: str | None, now: datetime | None = None
 ) -> dict[str, Any]:
@@ -191,9 +210,7 @@ def update_tour(
     now = now or datetime.now(UTC)
     fields = request.model_fields_set
     with db.transaction() as conn:
-        row = tours_repository.get_tour(conn, tour_id, for_update=True)
-        if row is None:
-            raise TourNotFoundError(f"tour {tour_id} does not exist")
+        row = _locked_tour(conn, tour_id)
         current = TourStatus(row["status"])
         new_status = request.status if request.status is not None else current
         if new_status != current and new_status not in ALLOWED_TRANSITIONS[current]:
@@ -216,15 +233,17 @@ def update_tour(
             if schedule is None:
                 raise PropertyNotFoundError(f"property {row['property_id']} has no tour schedule")
             if moving:
-                _check_bookable(
+                slot = _check_bookable(
                     conn,
                     property_id=row["property_id"],
                     schedule=schedule,
                     tour_type=new_type,
                     start=new_start,
                     now=now,
+                    moving_tour=tour_id,
                 )
                 changes["scheduled_datetime"] = new_start
+                changes["scheduled_end"] = slot.end
             elif new_type not in schedule.tour_types:
                 raise SlotUnavailableError(f"this property offers no {new_type} tours")
             if retyping:

@@ -13,8 +13,10 @@ Per property:
    the next run resumes from there; the overlap re-reads the edges, which is harmless since applying the same
    prospect twice changes nothing.
 2. No-shows, once ResMan has been read up to now (a missing Show is then really missing).
-3. Slots: the next REFRESH_HORIZON_DAYS local days recomputed with slots.compute_slots and upserted in one
-   statement; past days dropped. This runs even when ResMan failed: our own tours are known either way.
+3. Slots: the next REFRESH_HORIZON_DAYS local days, and the later days already cached (availability filled
+   them on demand), recomputed from the schedule as it is under the property's occupancy lock and the occupancy
+   rule, and upserted in one statement; past days dropped. This runs even when ResMan failed: our own tours
+   are known either way.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from tour_booking import (
     availability_cache_repository,
     db,
     idempotency_repository,
+    occupancy_repository,
     schedules_repository,
     slot_layouts,
     staff_appointments_repository,
@@ -267,6 +270,8 @@ def _pull_resman(run: _PropertyRun, source: ProspectSource) -> None:
 
 def _apply(conn: db.Connection, run: _PropertyRun, prospects: Sequence[ResManProspectLike], *, no_shows: bool) -> None:
     appointment_type = run.settings.resman_appointment_event_type
+    # The occupancy lock before any tour row: the order of a PATCH, so the two never deadlock.
+    occupancy_repository.lock(conn, run.property_id)
     rows = tours_repository.tours_for_outcomes(
         conn, run.property_id, [p.prospect_id for p in prospects], run.now - run.grace if no_shows else None
     )
@@ -298,17 +303,26 @@ def _apply(conn: db.Connection, run: _PropertyRun, prospects: Sequence[ResManPro
 
 
 def _refresh_slots(run: _PropertyRun) -> int:
-    """Recomputes and stores the horizon's days in one transaction of two round trips (pipeline mode): the
-    days are locked before the tours are counted (see availability_cache_repository.lock_days)."""
-    schedule, now, property_id = run.schedule, run.now, run.property_id
-    today = local_today(schedule, now)
-    days = [today + timedelta(days=i) for i in range(run.settings.refresh_horizon_days)]
-    end_utc = datetime.combine(days[-1] + timedelta(days=1), datetime.min.time(), tzinfo=schedule.zone)
+    """Recomputes and stores the property's days in one transaction (pipeline mode). The occupancy lock comes
+    first and the schedule is read after it: a booking or a schedule change committed before the lock is in
+    what is written, one after it waits and then corrects (trigger of sql/050) or drops (put_schedule) it."""
+    now, property_id = run.now, run.property_id
     with db.transaction(pipeline=True) as conn:
-        availability_cache_repository.lock_days(conn, property_id, days[0], days[-1], now)
+        occupancy_repository.lock(conn, property_id)
+        schedule = schedules_repository.get_schedule(conn, property_id)
+        if schedule is None:
+            return 0
+        today = local_today(schedule, now)
+        days = [today + timedelta(days=i) for i in range(run.settings.refresh_horizon_days)]
+        # Days past the refresh horizon that availability cached on demand are refreshed too, so that
+        # `stale` keeps meaning "not refreshed lately" for every cached day.
+        days += availability_cache_repository.cached_dates_between(
+            conn, property_id, days[-1] + timedelta(days=1), today + timedelta(days=schedule.horizon_days)
+        )
+        availability_cache_repository.delete_days_before(conn, property_id, today)
         staff_appointments_repository.forget_our_own(conn, property_id, run.today_utc)
-        booked = tours_repository.active_tour_counts(conn, property_id, run.today_utc, end_utc.astimezone(UTC))
+        peaks = occupancy_repository.slot_peaks(conn, property_id, slot_layouts.slot_bounds(schedule, days, now))
         availability_cache_repository.upsert_days_json(
-            conn, property_id, slot_layouts.days_json(schedule, days, booked, now), now
+            conn, property_id, slot_layouts.days_json(schedule, days, peaks, now), now
         )
     return len(days)

@@ -67,6 +67,12 @@ def get_schedule(conn: Connection, property_id: UUID) -> TourSchedule | None:
     return None if row is None else schedule_from_row(row)
 
 
+def version(conn: Connection, property_id: UUID) -> datetime | None:
+    """The schedule's updated_at (moved by every change, trigger set_updated_at), None without a schedule."""
+    row = conn.execute(b"SELECT updated_at FROM tour_schedule WHERE property_id = %s", (property_id,)).fetchone()
+    return None if row is None else row["updated_at"]
+
+
 def list_active_schedules(conn: Connection) -> list[tuple[UUID, TourSchedule]]:
     rows = conn.execute(
         b"SELECT property_id, " + COLUMNS + b" FROM tour_schedule WHERE is_active ORDER BY property_id"

@@ -1,7 +1,12 @@
 """Slot computation: a pure function of a schedule, dates, the tours already booked and the clock.
 
-Slots are laid out on the property's local wall clock. On a spring-forward day a local time that does
-not exist is not offered; on a fall-back day each local time is offered once (its first occurrence).
+Slots are laid out on the property's local wall clock: from each opening, every slot_minutes + buffer_minutes of
+wall-clock time. On a spring-forward day a local time that does not exist is not offered; on a fall-back day
+each local time is offered once (its first occurrence). Offered slots never overlap in real time: a grid start
+that falls before the real end of the previous slot of the day, as after a spring-forward gap, is not offered.
+
+`booked` maps a slot's start (any offset) to the most occupants at one instant of its period, as the database's
+occupancy rule counts them (occupancy_repository.slot_peaks); a slot's `remaining` is capacity minus that.
 """
 
 from __future__ import annotations
@@ -30,10 +35,9 @@ def day_slots(
     booked: Mapping[datetime, int],
     now: datetime,
 ) -> list[Slot]:
-    """Every slot of one local date, with `remaining` = capacity minus the active tours at its start.
+    """Every slot of one local date, with `remaining` = capacity minus the peak occupancy of its period.
 
-    `booked` maps a start instant (any offset) to its active tours. Days blacked out, past the horizon,
-    before today, and starts inside the minimum notice give no slots.
+    Days blacked out, past the horizon, before today, and starts inside the minimum notice give no slots.
     """
     zone = schedule.zone
     today = local_today(schedule, now)
@@ -44,14 +48,19 @@ def day_slots(
     step = length + timedelta(minutes=schedule.buffer_minutes)
     booked_utc = {start.astimezone(UTC): count for start, count in booked.items()}
     slots: list[Slot] = []
+    free_from: datetime | None = None  # the real end of the previous slot of the day
     for opens, closes in schedule.windows(WEEKDAYS[day.weekday()]):
         cursor = datetime.combine(day, opens)
         closing = datetime.combine(day, closes)
+        closing_utc = closing.replace(tzinfo=zone).astimezone(UTC)
         while cursor + length <= closing:
             if _exists(cursor, zone):
                 start = cursor.replace(tzinfo=zone)  # fold=0: the first of a repeated fall-back hour
                 start_utc = start.astimezone(UTC)
-                if start_utc >= earliest:
+                fits = start_utc + length <= closing_utc and (free_from is None or start_utc >= free_from)
+                if fits:
+                    free_from = start_utc + length
+                if fits and start_utc >= earliest:
                     end = (start_utc + length).astimezone(zone)
                     taken = booked_utc.get(start_utc, 0)
                     slots.append(
@@ -84,3 +93,19 @@ def find_slot(schedule: TourSchedule, start: datetime, booked: Mapping[datetime,
         if slot.start.astimezone(UTC) == wanted:
             return slot
     return None
+
+
+def on_grid(schedule: TourSchedule, start: datetime) -> bool:
+    """Whether `start` is a slot start of the schedule's weekly grid, whatever notice, horizon or blackouts say."""
+    relaxed = schedule.model_copy(update={"min_notice_minutes": 0, "blackouts": [], "horizon_days": 365})
+    return find_slot(relaxed, start, {}, start - timedelta(seconds=1)) is not None
+
+
+def within_hours(schedule: TourSchedule, start: datetime, end: datetime) -> bool:
+    """Whether [start, end) lies inside one opening window of its local start day, in real time."""
+    zone = schedule.zone
+    day = start.astimezone(zone).date()
+    for opens, closes in schedule.windows(WEEKDAYS[day.weekday()]):
+        if datetime.combine(day, opens, zone) <= start and end <= datetime.combine(day, closes, zone):
+            return True
+    return False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -11,25 +11,21 @@ import psycopg
 Connection = psycopg.Connection[dict[str, Any]]
 
 
-def active_tour_counts(
-    conn: Connection, property_id: UUID, start_utc: datetime, end_utc: datetime
-) -> dict[datetime, int]:
-    """Active tours (scheduled or confirmed) of a property per start instant in [start_utc, end_utc), keyed by
-    the UTC start. Every caller (booking, availability, cache refresh) counts through this one query.
+def property_of(conn: Connection, tour_id: UUID) -> UUID | None:
+    """The tour's property (it never changes), read without a lock: writers lock the property's occupancy
+    before the tour's row, in the order every other writer of occupancy takes them."""
+    row = conn.execute(b"SELECT property_id FROM tour_booking_sync WHERE id = %s", (tour_id,)).fetchone()
+    return None if row is None else row["property_id"]
 
-    Appointments that staff booked directly in ResMan (resman_staff_appointment, kept by the cache refresh)
-    take their place too, as they do in the capacity trigger (sql/030)."""
-    rows = conn.execute(
-        b"SELECT start, count(*) AS n FROM ("
-        b"SELECT scheduled_datetime AS start FROM tour_booking_sync "
-        b"WHERE property_id = %(p)s AND scheduled_datetime >= %(s)s AND scheduled_datetime < %(e)s "
-        b"AND status IN ('scheduled', 'confirmed') "
-        b"UNION ALL SELECT scheduled_datetime FROM resman_staff_appointment "
-        b"WHERE property_id = %(p)s AND scheduled_datetime >= %(s)s AND scheduled_datetime < %(e)s"
-        b") AS taken GROUP BY start",
-        {"p": property_id, "s": start_utc, "e": end_utc},
+
+def active_future_tours(conn: Connection, property_id: UUID, after: datetime) -> list[dict[str, Any]]:
+    """Active tours of a property starting after `after`: id, tour_type, scheduled_datetime, scheduled_end."""
+    return conn.execute(
+        b"SELECT id, tour_type, scheduled_datetime, scheduled_end FROM tour_booking_sync "
+        b"WHERE property_id = %s AND status IN ('scheduled', 'confirmed') AND scheduled_datetime > %s "
+        b"ORDER BY scheduled_datetime, id",
+        (property_id, after),
     ).fetchall()
-    return {row["start"].astimezone(UTC): int(row["n"]) for row in rows}
 
 
 class SlotTakenError(Exception):
@@ -42,8 +38,8 @@ class ConversationMissingError(Exception):
 
 _TOUR_COLUMNS = (
     b"t.id, t.conversation_id, t.property_id, t.resman_appointment_id, t.resman_prospect_id, t.tour_type, "
-    b"t.scheduled_datetime, t.status, t.prospect_info, t.staff_notes, t.sync_status, t.version, t.synced_version, "
-    b"t.sync_attempts, t.last_sync_error, t.last_synced_at, t.created_at, t.updated_at"
+    b"t.scheduled_datetime, t.scheduled_end, t.status, t.prospect_info, t.staff_notes, t.sync_status, t.version, "
+    b"t.synced_version, t.sync_attempts, t.last_sync_error, t.last_synced_at, t.created_at, t.updated_at"
 )
 # The property's zone comes along, so times are answered with the property's local offset.
 _TOUR_SELECT = (
@@ -72,8 +68,8 @@ def insert_tour(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
     try:
         row = conn.execute(
             b"WITH t AS (INSERT INTO tour_booking_sync (conversation_id, property_id, tour_type, scheduled_datetime, "
-            b"prospect_info, staff_notes) VALUES (%(conversation_id)s, %(property_id)s, %(tour_type)s, "
-            b"%(scheduled_datetime)s, %(prospect_info)s, %(staff_notes)s) RETURNING *) "
+            b"scheduled_end, prospect_info, staff_notes) VALUES (%(conversation_id)s, %(property_id)s, %(tour_type)s, "
+            b"%(scheduled_datetime)s, %(scheduled_end)s, %(prospect_info)s, %(staff_notes)s) RETURNING *) "
             b"SELECT "
             + _TOUR_COLUMNS
             + b", s.timezone FROM t LEFT JOIN tour_schedule s ON s.property_id = t.property_id",

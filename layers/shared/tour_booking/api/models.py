@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
@@ -42,6 +42,23 @@ class _StorableText(BaseModel):
 
 class TourScheduleBody(TourSchedule, _StorableText):
     """PUT /properties/{property_id}/tour-schedule body and GET answer."""
+
+
+class ScheduleConflict(BaseModel):
+    """An active future tour that the saved schedule no longer fits; the tour itself is left as it is."""
+
+    tour_id: UUID
+    scheduled_datetime: AwareDatetime
+    reason: Literal["over_capacity", "outside_hours", "off_grid", "blackout", "tour_type_withdrawn"] = Field(
+        description="the first that applies, in this order: tour_type_withdrawn, blackout, outside_hours, "
+        "off_grid, over_capacity (over capacity beside the occupants booked before the tour)"
+    )
+
+
+class SavedTourSchedule(TourScheduleBody):
+    """PUT /properties/{property_id}/tour-schedule answer: the saved schedule and what it no longer fits."""
+
+    conflicts: list[ScheduleConflict]
 
 
 class CreateTourRequest(_StorableText):

@@ -32,6 +32,7 @@ from tour_booking.api.models import (
     CreateTourRequest,
     ErrorResponse,
     Health,
+    SavedTourSchedule,
     SuccessRates,
     TourPage,
     TourScheduleBody,
@@ -120,14 +121,23 @@ def get_availability(
     "/properties/<property_id>/tour-schedule",
     summary="Create or replace a property's tour schedule (creates the property row when absent)",
     responses=_responses(
-        200, TourScheduleBody, "the schedule", has_body=True, e404="property_not_found (beside DomIQ's table)"
+        200,
+        SavedTourSchedule,
+        "the saved schedule and the active future tours it no longer fits (tours are never moved or cancelled)",
+        has_body=True,
+        e404="property_not_found (beside DomIQ's table)",
     ),
 )
 def put_tour_schedule(
     property_id: Annotated[UUID, Path()], schedule: Annotated[TourScheduleBody, Body()]
 ) -> Response[Any]:
-    saved = availability_service.put_schedule(property_id, schedule)
-    return _json(200, saved.model_dump(mode="json"))
+    saved, conflicts = availability_service.put_schedule(property_id, schedule)
+    answer = saved.model_dump(mode="json")
+    answer["conflicts"] = [
+        {"tour_id": str(c.tour_id), "scheduled_datetime": c.scheduled_datetime.isoformat(), "reason": str(c.reason)}
+        for c in conflicts
+    ]
+    return _json(200, answer)
 
 
 @app.get(

@@ -41,6 +41,9 @@ class Tour(BaseModel):
     resman_prospect_id: str | None
     tour_type: TourType
     scheduled_datetime: AwareDatetime
+    scheduled_end: AwareDatetime = Field(
+        description="end of the slot the tour was booked with; it occupies its property until this plus the buffer"
+    )
     status: TourStatus
     prospect_info: Prospect
     staff_notes: str | None
