@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 from tour_booking import availability_cache_repository, db, schedules_repository, tours_repository
-from tour_booking.errors import PropertyNotFoundError
+from tour_booking.errors import PropertyNotFoundError, UnknownTimeZoneError
 from tour_booking.models.availability import Slot
 from tour_booking.models.enums import TourType
 from tour_booking.models.schedule import TourSchedule
@@ -102,4 +102,9 @@ def get_schedule(property_id: UUID) -> TourSchedule:
 
 def put_schedule(property_id: UUID, schedule: TourSchedule) -> TourSchedule:
     with db.transaction() as conn:
+        if schedule.timezone not in schedules_repository.database_zone_names(conn):
+            raise UnknownTimeZoneError(
+                "the database does not know this time zone",
+                [{"loc": ["body", "timezone"], "type": "timezone_unknown", "msg": "not a time zone of the database"}],
+            )
         return schedules_repository.put_schedule(conn, property_id, schedule)
