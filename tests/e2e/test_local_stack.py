@@ -175,12 +175,29 @@ def test_make_dev_books_a_tour_that_reaches_resman_and_comes_back_completed(stac
     # the API key is required, as in API Gateway
     assert call("GET", f"{stack.api}/properties/{PROPERTY_ID}/availability")[0] == 403
 
-    # when DomIQ reads the availability of the demo property
-    status, availability = call("GET", f"{stack.api}/properties/{PROPERTY_ID}/availability?days=7", headers=auth)
-    assert status == 200, availability
-    slot = next(slot for day in availability["days"] for slot in day["slots"] if slot["remaining"] > 0)
+    # given the demo property open around the clock in 15-minute slots, without notice: the tour booked below
+    # starts within minutes, so a Show can complete it (a tour is completed only once it has started, or up to
+    # 30 minutes before with a check-in)
+    status, schedule = call("GET", f"{stack.api}/properties/{PROPERTY_ID}/tour-schedule", headers=auth)
+    assert status == 200, schedule
+    around_the_clock = {day: [["00:00", "23:45"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    schedule.update(timezone="UTC", slot_minutes=15, min_notice_minutes=0, weekly_hours=around_the_clock)
+    status, saved = call("PUT", f"{stack.api}/properties/{PROPERTY_ID}/tour-schedule", schedule, headers=auth)
+    assert status == 200, saved
 
-    # and books the first free slot
+    # when DomIQ reads the availability of the demo property
+    status, availability = call("GET", f"{stack.api}/properties/{PROPERTY_ID}/availability?days=2", headers=auth)
+    assert status == 200, availability
+    soon = datetime.now(UTC) + timedelta(minutes=2)
+    slot = next(
+        slot
+        for day in availability["days"]
+        for slot in day["slots"]
+        if slot["remaining"] > 0 and datetime.fromisoformat(slot["start"]) >= soon
+    )
+    assert datetime.fromisoformat(slot["start"]) < soon + timedelta(minutes=20)
+
+    # and books the first free slot a couple of minutes ahead
     tour_request = {
         "conversation_id": CONVERSATION_ID,
         "property_id": PROPERTY_ID,
@@ -210,7 +227,7 @@ def test_make_dev_books_a_tour_that_reaches_resman_and_comes_back_completed(stac
     assert synced_tour["resman_appointment_id"]
     assert resman.guest_cards(email) == 1
 
-    # when ResMan's staff mark the tour shown, at its time
+    # when ResMan's staff mark the tour shown, at its time (the prospect checked in early: the tour has begun)
     resman.mark_show(prospect["prospect_id"], appointment_utc + timedelta(minutes=5))
 
     # then the next refresh makes the tour completed

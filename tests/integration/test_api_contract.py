@@ -19,6 +19,7 @@ from tests.integration.api_fixtures import (
     queued_messages,
     schedule_body,
     sqs_queue,
+    start_has_passed,
     tour_body,
 )
 from tour_booking import db
@@ -350,11 +351,11 @@ def test_list_tours_pages_through_every_match_once_in_order(clean_db: str) -> No
         cursor = page.json["next_cursor"]
         if cursor is None:
             break
-    # then every tour comes once, in (scheduled_datetime, id) order
+    # then every tour comes once, in (created_at, id) order: the order they were booked in
     assert pages == 3
     assert {t["id"] for t in seen} == ids
     assert len(seen) == 7
-    keys = [(datetime.fromisoformat(t["scheduled_datetime"]), t["id"]) for t in seen]
+    keys = [(datetime.fromisoformat(t["created_at"]), t["id"]) for t in seen]
     assert keys == sorted(keys)
 
 
@@ -400,6 +401,7 @@ def test_patch_status_moves_forward_bumps_version_and_queues(sqs_queue: Any, cle
     assert confirmed.json["status"] == "confirmed"
     assert confirmed.json["version"] == 2
     assert confirmed.json["sync_status"] == "pending"
+    start_has_passed(clean_db, tour["id"])
     completed = call("PATCH", f"/tours/{tour['id']}", {"status": "completed"})
     assert completed.json["version"] == 3
     assert [json.loads(b)["version"] for b in queued_messages(sqs_queue)] == [2, 3]
@@ -418,7 +420,9 @@ def test_patch_status_moves_forward_bumps_version_and_queues(sqs_queue: Any, cle
     ],
 )
 def test_patch_refuses_backward_or_skipping_transitions(clean_db: str, path: list[str], target: str) -> None:
+    # given a tour that has started (completed and no_show need that), moved along `path`
     _, tour = _booked(clean_db)
+    start_has_passed(clean_db, tour["id"])
     for status in path:
         assert call("PATCH", f"/tours/{tour['id']}", {"status": status}).status == 200
     assert_error(call("PATCH", f"/tours/{tour['id']}", {"status": target}), 409, "invalid_transition")
@@ -481,7 +485,8 @@ def test_success_rate_per_property(clean_db: str) -> None:
     first = call("POST", "/tours", tour_body(property_id, conversation_id, future_slot(hour=10))).json
     call("POST", "/tours", tour_body(property_id, conversation_id, future_slot(hour=11)))
     call("PATCH", f"/tours/{first['id']}", {"status": "confirmed"})
-    call("PATCH", f"/tours/{first['id']}", {"status": "completed"})
+    start_has_passed(clean_db, first["id"])
+    assert call("PATCH", f"/tours/{first['id']}", {"status": "completed"}).status == 200
     with psycopg.connect(clean_db, autocommit=True) as conn:
         conn.execute(b"UPDATE tour_booking_sync SET sync_status = 'success' WHERE id = %s", (first["id"],))
     # when the rates are asked, then each is 50 percent

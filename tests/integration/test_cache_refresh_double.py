@@ -85,11 +85,14 @@ def test_a_staff_booked_resman_appointment_blocks_its_slot(clean_db: str, double
 
 
 def test_show_cancel_and_lost_recorded_by_staff_become_outcomes(clean_db: str, double: DoubleHandle) -> None:
-    # given three synced tours whose guest cards and appointments are in ResMan
+    # given three synced tours whose guest cards and appointments are in ResMan; the one that shows started an
+    # hour ago (a tour is completed only once it has started), the others are ahead
     property_id, resman_property = property_in_double(clean_db, double, capacity=3)
-    start = next_local_ten()
+    ahead = next_local_ten()
+    started = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
     tours = {}
     for name in ("show", "cancel", "lost"):
+        start = started if name == "show" else ahead
         prospect, event = double.state.add_staff_appointment(ACCOUNT, resman_property, start, first_name=name)
         tours[name] = (
             add_tour(
@@ -106,7 +109,7 @@ def test_show_cancel_and_lost_recorded_by_staff_become_outcomes(clean_db: str, d
     # when staff cancel one and mark one lost now, and record a Show for the third once the time came
     double.state.set_outcome(tours["cancel"][1], "Cancel")
     double.state.set_outcome(tours["lost"][1], "lost")
-    double.state.set_now(start + timedelta(minutes=10))
+    double.state.set_now(started + timedelta(minutes=10))
     double.state.set_outcome(tours["show"][1], "Show")
     summary = refresh()
     # then each tour has its outcome, none is queued back to ResMan, and no staff appointment was stored

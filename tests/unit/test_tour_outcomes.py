@@ -10,6 +10,7 @@ import pytest
 from tour_booking.models.enums import TourStatus
 from tour_booking.resman.models import TOUR_MARKER, ResManEvent, ResManProspect
 from tour_booking.tour_outcomes import (
+    SHOW_EARLY_TOLERANCE,
     TourState,
     allowed,
     decide_outcomes,
@@ -20,6 +21,7 @@ from tour_booking.tour_outcomes import (
 
 START = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 GRACE = timedelta(minutes=120)
+LATER = START + timedelta(hours=6)  # the refresh that reads the outcomes, after the tour
 
 
 def event(event_type: str, event_date: datetime | None, event_id: str | None = None) -> ResManEvent:
@@ -42,50 +44,50 @@ def test_show_after_the_appointment_completes_a_scheduled_or_confirmed_tour() ->
     # given a prospect whose appointment was followed by a Show
     prospect = guest("P1", [appointment(), event("Show", START + timedelta(minutes=5), "S1")])
     # when / then
-    assert resman_outcome(tour(), prospect, "Appointment") is TourStatus.COMPLETED
-    assert resman_outcome(tour(TourStatus.CONFIRMED), prospect, "Appointment") is TourStatus.COMPLETED
+    assert resman_outcome(tour(), prospect, "Appointment", LATER) is TourStatus.COMPLETED
+    assert resman_outcome(tour(TourStatus.CONFIRMED), prospect, "Appointment", LATER) is TourStatus.COMPLETED
 
 
 def test_a_show_long_before_the_appointment_is_not_this_tour() -> None:
     # given a Show logged the day before (an earlier visit)
     prospect = guest("P1", [event("Show", START - timedelta(days=1), "S0"), appointment()])
     # then the tour is not completed by it
-    assert resman_outcome(tour(), prospect, "Appointment") is None
+    assert resman_outcome(tour(), prospect, "Appointment", LATER) is None
 
 
 def test_cancel_logged_after_the_appointment_cancels_it() -> None:
     prospect = guest("P1", [appointment(), event("Cancel", START - timedelta(days=1), "C1")])
-    assert resman_outcome(tour(), prospect, "Appointment") is TourStatus.CANCELLED
+    assert resman_outcome(tour(), prospect, "Appointment", LATER) is TourStatus.CANCELLED
 
 
 def test_cancel_logged_before_the_appointment_was_booked_does_not_cancel_it() -> None:
     prospect = guest("P1", [event("Cancel", START - timedelta(days=3), "C0"), appointment()])
-    assert resman_outcome(tour(), prospect, "Appointment") is None
+    assert resman_outcome(tour(), prospect, "Appointment", LATER) is None
 
 
 def test_lost_prospect_cancels_but_a_show_wins() -> None:
     lost = guest("P1", [appointment()], customer_type="lost")
     toured_then_lost = guest("P1", [appointment(), event("Show", START, "S1")], customer_type="lost")
-    assert resman_outcome(tour(), lost, "Appointment") is TourStatus.CANCELLED
-    assert resman_outcome(tour(), toured_then_lost, "Appointment") is TourStatus.COMPLETED
+    assert resman_outcome(tour(), lost, "Appointment", LATER) is TourStatus.CANCELLED
+    assert resman_outcome(tour(), toured_then_lost, "Appointment", LATER) is TourStatus.COMPLETED
 
 
 def test_resman_without_the_current_appointment_says_nothing() -> None:
     # given a tour rescheduled here whose new time ResMan has not received yet
     prospect = guest("P1", [appointment(at=START - timedelta(days=1)), event("Cancel", START, "C1")])
     # then ResMan's cancel of the old appointment does not touch the tour
-    assert resman_outcome(tour(), prospect, "Appointment") is None
+    assert resman_outcome(tour(), prospect, "Appointment", LATER) is None
 
 
 def test_appointment_found_by_start_when_the_sync_has_not_stored_its_id() -> None:
     prospect = guest("P1", [appointment("X9"), event("Show", START, "S1")])
-    assert resman_outcome(tour(appointment_id=None), prospect, "Appointment") is TourStatus.COMPLETED
+    assert resman_outcome(tour(appointment_id=None), prospect, "Appointment", LATER) is TourStatus.COMPLETED
 
 
 @pytest.mark.parametrize("final", [TourStatus.COMPLETED, TourStatus.CANCELLED, TourStatus.NO_SHOW])
 def test_finished_tours_never_move(final: TourStatus) -> None:
     prospect = guest("P1", [appointment(), event("Cancel", START, "C1")], customer_type="lost")
-    assert resman_outcome(tour(final), prospect, "Appointment") is None
+    assert resman_outcome(tour(final), prospect, "Appointment", LATER) is None
     assert not is_no_show(tour(final), START + 2 * GRACE, GRACE)
     assert not allowed(final, TourStatus.COMPLETED)
 
@@ -143,10 +145,24 @@ def test_a_cancel_we_posted_for_another_tour_of_the_prospect_leaves_this_one_alo
     prospect = guest("P1", [appointment("A1"), appointment("A2", later), cancel_first])
 
     # when / then: the first tour is cancelled, the second is not
-    assert resman_outcome(first, prospect, "Appointment") is TourStatus.CANCELLED
-    assert resman_outcome(second, prospect, "Appointment") is None
+    assert resman_outcome(first, prospect, "Appointment", LATER) is TourStatus.CANCELLED
+    assert resman_outcome(second, prospect, "Appointment", LATER) is None
 
 
 def test_a_cancel_staff_logged_without_a_tour_marker_cancels_the_appointments_before_it() -> None:
     prospect = guest("P1", [appointment("A1"), event("Cancel", START, "C1")])
-    assert resman_outcome(tour(appointment_id="A1"), prospect, "Appointment") is TourStatus.CANCELLED
+    assert resman_outcome(tour(appointment_id="A1"), prospect, "Appointment", LATER) is TourStatus.CANCELLED
+
+
+def test_a_tour_that_has_not_started_is_not_completed_by_a_show() -> None:
+    # given a tour three days ahead whose prospect carries a Show dated at the appointment (keyed in ahead)
+    prospect = guest("P1", [appointment(), event("Show", START + timedelta(minutes=5), "S1")])
+    before = START - timedelta(days=3)
+    # when the refresh decides three days before, then the tour is not completed: it has not started
+    assert resman_outcome(tour(), prospect, "Appointment", before) is None
+    assert decide_outcomes([tour()], [prospect], "Appointment", before, GRACE, no_shows=True) == {}
+    # and a check-in a little early completes it from SHOW_EARLY_TOLERANCE before the start on
+    early = guest("P1", [appointment(), event("Show", START - timedelta(minutes=10), "S1")])
+    assert resman_outcome(tour(), early, "Appointment", START - SHOW_EARLY_TOLERANCE) is TourStatus.COMPLETED
+    too_soon = START - SHOW_EARLY_TOLERANCE - timedelta(seconds=1)
+    assert resman_outcome(tour(), early, "Appointment", too_soon) is None

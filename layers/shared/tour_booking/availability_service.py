@@ -25,7 +25,7 @@ from tour_booking import (
     schedules_repository,
     tours_repository,
 )
-from tour_booking.errors import PropertyNotFoundError
+from tour_booking.errors import PropertyNotFoundError, UnknownTimeZoneError
 from tour_booking.models.availability import Slot
 from tour_booking.models.enums import TourType
 from tour_booking.models.schedule import TourSchedule
@@ -123,6 +123,11 @@ def put_schedule(
         # Under the occupancy lock: a cache fill or refresh that read the old schedule either stored its days
         # before this (they are dropped here) or finds the schedule changed and stores nothing.
         occupancy_repository.lock(conn, property_id)
+        if schedule.timezone not in schedules_repository.database_zone_names(conn):
+            raise UnknownTimeZoneError(
+                "the database does not know this time zone",
+                [{"loc": ["body", "timezone"], "type": "timezone_unknown", "msg": "not a time zone of the database"}],
+            )
         saved = schedules_repository.put_schedule(conn, property_id, schedule)
         tours = [
             BookedTour(row["id"], row["tour_type"], row["scheduled_datetime"], row["scheduled_end"])

@@ -20,6 +20,8 @@ from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel, ConfigDict
+
 from tour_booking import db, idempotency_repository, occupancy_repository, schedules_repository, tours_repository
 from tour_booking.api.models import CreateTourRequest, UpdateTourRequest
 from tour_booking.booking_errors import (
@@ -32,8 +34,16 @@ from tour_booking.booking_errors import (
 )
 from tour_booking.errors import PropertyNotFoundError
 from tour_booking.models.availability import Slot
-from tour_booking.models.enums import ACTIVE_STATUSES, ALLOWED_TRANSITIONS, TourStatus, TourType
+from tour_booking.models.enums import (
+    ACTIVE_STATUSES,
+    ALLOWED_TRANSITIONS,
+    OUTCOME_STATUSES,
+    TourStatus,
+    TourType,
+    has_started,
+)
 from tour_booking.models.schedule import TourSchedule
+from tour_booking.models.time_bounds import Instant
 from tour_booking.settings import get_settings
 from tour_booking.slots import find_slot, on_grid
 from tour_booking.sync_queue import SyncRequest, send_sync_requests
@@ -118,7 +128,11 @@ def _check_bookable(
 
 
 def _request_hash(request: CreateTourRequest) -> str:
-    return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+    """The body's meaning, hashed: the instant in UTC (the same instant written with another offset is the same
+    body) and keys sorted (pydantic has already made their order and absent-versus-null irrelevant)."""
+    meaning = request.model_dump(mode="json")
+    meaning["scheduled_datetime"] = request.scheduled_datetime.astimezone(UTC).isoformat()
+    return hashlib.sha256(json.dumps(meaning, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def create_tour(
@@ -202,6 +216,20 @@ def _locked_tour(conn: Connection, tour_id: UUID) -> dict[str, Any]:
     return row
 
 
+def _check_transition(current: TourStatus, new_status: TourStatus, start: datetime, now: datetime) -> None:
+    """Status moves only forward, and to an outcome (completed, no_show) only once the tour has started."""
+    if new_status not in ALLOWED_TRANSITIONS[current]:
+        raise InvalidTransitionError(
+            f"a {current} tour cannot become {new_status}",
+            [{"loc": ["body", "status"], "type": "invalid_transition", "msg": f"{current} -> {new_status}"}],
+        )
+    if new_status in OUTCOME_STATUSES and not has_started(start, now):
+        raise InvalidTransitionError(
+            f"a tour can become {new_status} only once it has started",
+            [{"loc": ["body", "status"], "type": "invalid_transition", "msg": "the tour has not started"}],
+        )
+
+
 def update_tour(
     tour_id: UUID, request: UpdateTourRequest, correlation_id: str | None, now: datetime | None = None
 ) -> dict[str, Any]:
@@ -213,11 +241,8 @@ def update_tour(
         row = _locked_tour(conn, tour_id)
         current = TourStatus(row["status"])
         new_status = request.status if request.status is not None else current
-        if new_status != current and new_status not in ALLOWED_TRANSITIONS[current]:
-            raise InvalidTransitionError(
-                f"a {current} tour cannot become {new_status}",
-                [{"loc": ["body", "status"], "type": "invalid_transition", "msg": f"{current} -> {new_status}"}],
-            )
+        if new_status != current:
+            _check_transition(current, new_status, row["scheduled_datetime"], now)
         new_start = request.scheduled_datetime if request.scheduled_datetime is not None else row["scheduled_datetime"]
         new_type = request.tour_type if request.tour_type is not None else TourType(row["tour_type"])
         moving = new_start != row["scheduled_datetime"]
@@ -262,23 +287,30 @@ def update_tour(
     return tour_json(row)
 
 
-def encode_cursor(start: datetime, tour_id: UUID) -> str:
-    raw = json.dumps([start.astimezone(UTC).isoformat(), str(tour_id)], separators=(",", ":"))
+class _Cursor(BaseModel):
+    """Where a page of GET /tours ended: the paging key (created_at, id) of its last tour."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    created_at: Instant
+    id: UUID
+
+
+def encode_cursor(created_at: datetime, tour_id: UUID) -> str:
+    raw = json.dumps({"created_at": created_at.astimezone(UTC).isoformat(), "id": str(tour_id)}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    """The (created_at, id) of a cursor; any other text, or JSON of another shape, is a 422."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        start_text, id_text = json.loads(raw)
-        start = datetime.fromisoformat(start_text)
-        if start.tzinfo is None:
-            raise ValueError("naive")
-        return start, UUID(id_text)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as error:
+        after = _Cursor.model_validate_json(raw)
+    except (ValueError, binascii.Error):  # pydantic's ValidationError is a ValueError
         raise BookingValidationError(
             "cursor is not valid", [{"loc": ["query", "cursor"], "type": "cursor_invalid", "msg": "invalid cursor"}]
-        ) from error
+        ) from None
+    return after.created_at, after.id
 
 
 def list_tours(
@@ -305,7 +337,7 @@ def list_tours(
         )
     more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1]["scheduled_datetime"], rows[-1]["id"]) if more else None
+    next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None
     return {"items": [tour_json(row) for row in rows], "next_cursor": next_cursor}
 
 

@@ -27,3 +27,10 @@ class PropertyNotFoundError(DomainError):
 
     code = "property_not_found"
     status = 404
+
+
+class UnknownTimeZoneError(DomainError):
+    """A schedule names a time zone the database does not know (Python's zone list is checked by the model)."""
+
+    code = "validation_error"
+    status = 422

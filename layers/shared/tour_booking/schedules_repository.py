@@ -1,4 +1,5 @@
-"""Tour schedules: the only code that reads or writes `tour_schedule` (and creates `property` stand-ins)."""
+"""Tour schedules: the only code that reads or writes `tour_schedule` (and creates `property` stand-ins), and
+reads the time zones the database knows (`pg_timezone_names`)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,20 @@ COLUMNS = (
 # (trigger set_updated_at), so a hit is the stored schedule; the hot availability path skips re-validation.
 _parsed: dict[tuple[UUID, datetime], TourSchedule] = {}
 _PARSED_LIMIT = 4096
+
+
+# The database's zone names, read once per container: they change only with the server's time zone data.
+_database_zones: frozenset[str] | None = None
+
+
+def database_zone_names(conn: Connection) -> frozenset[str]:
+    """The time zone names the database can compute with (`AT TIME ZONE`, the triggers of sql/): a zone that
+    Python knows but the server does not would fail every booking of the property."""
+    global _database_zones  # a per-container cache
+    if _database_zones is None:
+        rows = conn.execute(b"SELECT name FROM pg_timezone_names").fetchall()
+        _database_zones = frozenset(row["name"] for row in rows)
+    return _database_zones
 
 
 def schedule_from_row(row: dict[str, Any]) -> TourSchedule:

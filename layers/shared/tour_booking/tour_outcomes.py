@@ -3,7 +3,11 @@
 ResMan has no tour status (resman-api.md), so outcomes are read from a prospect's events:
 
 - `completed`: a `Show` event dated at or after the appointment (less SHOW_EARLY_TOLERANCE: a prospect who
-  arrives a little early and is checked in at once still toured).
+  arrives a little early and is checked in at once still toured), read once the tour has started by our clock,
+  or up to SHOW_EARLY_TOLERANCE before (that early check-in is the tour starting). A tour days ahead is never
+  completed, whatever date a Show carries, as DomIQ's PATCH may set `completed` or `no_show` only once the tour
+  has started. The Show's own date is not compared with our clock: ResMan's clock may run ahead of ours.
+  (Waiting for the exact start instead would lose an early check-in: the watermark moves past its prospect.)
 - `cancelled`: a `Cancel` event listed after the tour's appointment event (ResMan lists a prospect's events in
   the order they were logged; a Cancel names no appointment, so it cancels the appointment(s) logged before it,
   except a Cancel we posted for another of the prospect's tours, which names that tour in its comments),
@@ -94,8 +98,10 @@ def appointment_index(tour: TourState, prospect: ResManProspectLike, appointment
     return None
 
 
-def resman_outcome(tour: TourState, prospect: ResManProspectLike, appointment_type: str) -> TourStatus | None:
-    """The status ResMan gives the tour, or None when ResMan says nothing new about it."""
+def resman_outcome(
+    tour: TourState, prospect: ResManProspectLike, appointment_type: str, now: datetime
+) -> TourStatus | None:
+    """The status ResMan gives the tour at `now`, or None when ResMan says nothing new about it."""
     if tour.resman_prospect_id != prospect.prospect_id:
         return None
     index = appointment_index(tour, prospect, appointment_type)
@@ -105,7 +111,7 @@ def resman_outcome(tour: TourState, prospect: ResManProspectLike, appointment_ty
     start = tour.scheduled_datetime
     shown = any(
         _is(e, SHOW_EVENT) and e.event_date is not None and e.event_date >= start - SHOW_EARLY_TOLERANCE for e in events
-    )
+    ) and now >= start - SHOW_EARLY_TOLERANCE
     cancelled = any(_cancels(e, tour.id) for e in events[index + 1 :]) or _is_lost(prospect)
     outcome = TourStatus.COMPLETED if shown else TourStatus.CANCELLED if cancelled else None
     return outcome if outcome is not None and allowed(tour.status, outcome) else None
@@ -142,7 +148,7 @@ def decide_outcomes(
     changes: dict[UUID, TourStatus] = {}
     for tour in tours:
         prospect = by_prospect.get(tour.resman_prospect_id) if tour.resman_prospect_id else None
-        outcome = None if prospect is None else resman_outcome(tour, prospect, appointment_type)
+        outcome = None if prospect is None else resman_outcome(tour, prospect, appointment_type, now)
         if outcome is None and no_shows and is_no_show(tour, now, grace):
             outcome = TourStatus.NO_SHOW
         if outcome is not None:

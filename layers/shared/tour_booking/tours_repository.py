@@ -116,7 +116,10 @@ def list_tours(
     after: tuple[datetime, UUID] | None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """Tours in (scheduled_datetime, id) order, a stable order for keyset paging after `after`."""
+    """Tours in (created_at, id) order, keyset-paged after `after` = (created_at, id) of the last tour seen.
+
+    Both columns are immutable (sql/045 keeps created_at), so a reschedule or a status change never moves a tour
+    across a page boundary: no tour is skipped or listed twice."""
     from psycopg import sql  # noqa: PLC0415
 
     conditions: list[sql.Composable] = []
@@ -132,10 +135,10 @@ def list_tours(
         conditions.append(sql.SQL("t.scheduled_datetime < %(start_to)s"))
         params["start_to"] = start_to
     if after is not None:
-        conditions.append(sql.SQL("(t.scheduled_datetime, t.id) > (%(after_start)s, %(after_id)s)"))
-        params["after_start"], params["after_id"] = after
+        conditions.append(sql.SQL("(t.created_at, t.id) > (%(after_created)s, %(after_id)s)"))
+        params["after_created"], params["after_id"] = after
     where = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("")
-    query = sql.SQL("{}{} ORDER BY t.scheduled_datetime, t.id LIMIT %(limit)s").format(
+    query = sql.SQL("{}{} ORDER BY t.created_at, t.id LIMIT %(limit)s").format(
         sql.SQL(_TOUR_SELECT.decode()), where
     )
     return conn.execute(query, params).fetchall()

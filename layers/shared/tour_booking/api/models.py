@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tour_booking.models.enums import TourStatus, TourType
-from tour_booking.models.schedule import TourSchedule
+from tour_booking.models.schedule import TourSchedule, is_iana_zone
+from tour_booking.models.time_bounds import INSTANT_RANGE, Instant
 from tour_booking.models.tour import Prospect, Tour
 
 StaffNotes = Annotated[str, Field(max_length=4000)]
@@ -43,6 +44,15 @@ class _StorableText(BaseModel):
 class TourScheduleBody(TourSchedule, _StorableText):
     """PUT /properties/{property_id}/tour-schedule body and GET answer."""
 
+    @field_validator("timezone")
+    @classmethod
+    def _iana_zone(cls, value: str) -> str:
+        # Stricter than TourSchedule, which also reads the schedules already stored: a new schedule names a zone
+        # of Python's IANA list (the booking service checks the database's list too).
+        if not is_iana_zone(value):
+            raise ValueError("not an IANA time zone name (such as America/New_York)")
+        return value
+
 
 class ScheduleConflict(BaseModel):
     """An active future tour that the saved schedule no longer fits; the tour itself is left as it is."""
@@ -67,7 +77,7 @@ class CreateTourRequest(_StorableText):
     conversation_id: UUID
     property_id: UUID
     tour_type: TourType
-    scheduled_datetime: AwareDatetime
+    scheduled_datetime: Annotated[Instant, Field(description=f"ISO 8601 with an offset; {INSTANT_RANGE}")]
     prospect: Prospect
     staff_notes: StaffNotes | None = None
 
@@ -75,7 +85,7 @@ class CreateTourRequest(_StorableText):
 class UpdateTourRequest(_StorableText):
     model_config = ConfigDict(extra="forbid")
 
-    scheduled_datetime: AwareDatetime | None = None
+    scheduled_datetime: Annotated[Instant, Field(description=f"ISO 8601 with an offset; {INSTANT_RANGE}")] | None = None
     tour_type: TourType | None = None
     status: TourStatus | None = None
     staff_notes: StaffNotes | None = None

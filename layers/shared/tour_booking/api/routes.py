@@ -10,7 +10,6 @@ import base64
 import binascii
 import json
 import traceback
-from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -25,9 +24,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Pat
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import AwareDatetime
 
 from tour_booking import availability_service, booking_service
+from tour_booking.api.json_body import MAX_DEPTH, MAX_NUMBER_CHARS, parse_json_body
 from tour_booking.api.models import (
     CreateTourRequest,
     ErrorResponse,
@@ -42,11 +41,12 @@ from tour_booking.api.resolver import ThreadLocalRestResolver
 from tour_booking.errors import DatabaseUnavailableError, DomainError
 from tour_booking.models.availability import Availability
 from tour_booking.models.enums import TourStatus, TourType
+from tour_booking.models.time_bounds import DATE_RANGE, INSTANT_RANGE, Instant, LocalDate
 from tour_booking.models.tour import Tour
 
 logger = Logger(service="booking-api")
 metrics = Metrics(namespace="TourBooking")
-app = ThreadLocalRestResolver(enable_validation=True)
+app = ThreadLocalRestResolver(enable_validation=True, json_body_deserializer=parse_json_body)
 
 MAX_BODY_BYTES = 64 * 1024
 RETRY_AFTER_SECONDS = "5"
@@ -79,7 +79,14 @@ def _responses(
     if has_body:
         answer[413] = _error_content(f"payload_too_large: the body exceeds {MAX_BODY_BYTES} bytes")
         answer[415] = _error_content("unsupported_media_type: the body is not application/json")
-    answer[422] = _error_content("validation_error: the request does not match the contract (details: loc, type, msg)")
+    body_bounds = (
+        f"; a body nests at most {MAX_DEPTH} levels, its numbers are at most {MAX_NUMBER_CHARS} characters long"
+        if has_body
+        else ""
+    )
+    answer[422] = _error_content(
+        f"validation_error: the request does not match the contract (details: loc, type, msg){body_bounds}"
+    )
     answer[500] = _error_content("internal_error")
     answer[503] = {
         **_error_content("service_unavailable: the database does not answer; retry after Retry-After seconds"),
@@ -109,7 +116,9 @@ def _correlation_id() -> str | None:
 )
 def get_availability(
     property_id: Annotated[UUID, Path()],
-    start_date: Annotated[date | None, Query(description="first local date; default: the property's today")] = None,
+    start_date: Annotated[
+        LocalDate | None, Query(description=f"first local date, {DATE_RANGE}; default: the property's today")
+    ] = None,
     days: Annotated[int, Query(ge=1, le=31)] = 1,
     tour_type: Annotated[TourType | None, Query()] = None,
 ) -> Response[Any]:
@@ -171,7 +180,15 @@ def create_tour(body: Annotated[CreateTourRequest, Body()], idempotency_key: Ide
 
 @app.get(
     "/tours",
-    summary="Tours in (scheduled_datetime, id) order, paged by an opaque cursor",
+    summary="Tours in the order they were booked, paged by an opaque cursor",
+    description=(
+        "Tours in (created_at, id) order. Pages are keyset on those two columns, which no change of a tour "
+        "rewrites: a tour rescheduled, retyped or moved to another status while a client pages keeps its place, "
+        "so no tour is skipped or listed twice. Filters are applied to each page as it is read: a tour that a "
+        "change moves into or out of `status` or `from`/`to` appears on, or drops from, the pages not read yet. "
+        "A tour booked while a client pages comes on a later page, except one whose booking commits during the "
+        "read of a page that already passed its created_at (its booking's start), which this listing misses."
+    ),
     responses=_responses(200, TourPage, "a page of tours"),
 )
 def list_tours(
@@ -179,10 +196,14 @@ def list_tours(
     conversation_id: Annotated[UUID | None, Query()] = None,
     property_id: Annotated[UUID | None, Query()] = None,
     status: Annotated[TourStatus | None, Query()] = None,
-    start_from: Annotated[AwareDatetime | None, Query(alias="from", description="scheduled at or after")] = None,
-    start_to: Annotated[AwareDatetime | None, Query(alias="to", description="scheduled before")] = None,
+    start_from: Annotated[
+        Instant | None, Query(alias="from", description=f"scheduled at or after; {INSTANT_RANGE}")
+    ] = None,
+    start_to: Annotated[Instant | None, Query(alias="to", description=f"scheduled before; {INSTANT_RANGE}")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=512, description="the `next_cursor` of the previous page, as it came")
+    ] = None,
 ) -> Response[Any]:
     page = booking_service.list_tours(
         conversation_id=conversation_id,

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -33,3 +34,11 @@ ALLOWED_TRANSITIONS: dict[TourStatus, frozenset[TourStatus]] = {
     TourStatus.CANCELLED: frozenset(),
     TourStatus.NO_SHOW: frozenset(),
 }
+
+# What happened at the tour: a tour can have an outcome only once it has started (SPEC.md).
+OUTCOME_STATUSES = frozenset({TourStatus.COMPLETED, TourStatus.NO_SHOW})
+
+
+def has_started(scheduled_datetime: datetime, now: datetime) -> bool:
+    """Whether the tour's start has come: DomIQ may then set `completed` or `no_show` (before, 409)."""
+    return now >= scheduled_datetime

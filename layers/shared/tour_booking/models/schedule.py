@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, time
+from functools import cache
 from itertools import pairwise
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -13,6 +14,23 @@ from tour_booking.models.enums import TourType
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+# Files of a zoneinfo directory that are no IANA zone: `localtime` is the host's own zone (a link to whichever zone
+# the machine is set to); `posixrules` is a template. available_timezones() lists `localtime` where it is a file.
+NOT_ZONES = frozenset({"localtime", "posixrules"})
+
+
+@cache
+def iana_zone_names() -> frozenset[str]:
+    """The IANA zones this Python knows (read once per container: listing them reads every zone file)."""
+    return frozenset(available_timezones() - NOT_ZONES)
+
+
+def is_iana_zone(name: str) -> bool:
+    """Whether `name` is an IANA zone name of Python's zone list: `posix/...` and `right/...` are not (ZoneInfo
+    loads them all the same, and PostgreSQL may not know them)."""
+    return name in iana_zone_names()
+
 
 HourMinute = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["09:00"])]
 
