@@ -4,10 +4,14 @@ ResMan has no tour status (resman-api.md), so outcomes are read from a prospect'
 
 - `completed`: a `Show` event dated at or after the appointment (less SHOW_EARLY_TOLERANCE: a prospect who
   arrives a little early and is checked in at once still toured).
-- `cancelled`: a `Cancel` event listed after the tour's appointment event (ResMan lists a prospect's events in
-  the order they were logged; a Cancel names no appointment, so it cancels the appointment(s) logged before it,
-  except a Cancel we posted for another of the prospect's tours, which names that tour in its comments),
-  or the prospect turned `lost`. A Show wins over both: a prospect who toured and then was marked lost toured.
+- `cancelled`: only by what staff logged after the tour's appointment (ResMan lists a prospect's events in the
+  order they were logged). A `Cancel` event listed after it (a Cancel names no appointment, so it cancels the
+  appointment(s) logged before it, except a Cancel we posted for another of the prospect's tours, which names
+  that tour in its comments); or a lost mark after it: the card is `lost` now (the sync reactivates a lost card
+  in the very post that adds a new tour's appointment, so a card lost now was marked lost after it), or a
+  reactivation (RESMAN_REACTIVATE_EVENT_TYPE) is logged after it (the card was lost in between; another tour
+  reactivated it). A lost mark or a Cancel logged before the appointment (a returning prospect) never cancels
+  the tour. A Show wins over both: a prospect who toured and then was marked lost toured.
 - `no_show`: the appointment plus the grace period passed with neither (decided from our own rows, since the
   prospect may not have changed in ResMan at all).
 
@@ -94,7 +98,9 @@ def appointment_index(tour: TourState, prospect: ResManProspectLike, appointment
     return None
 
 
-def resman_outcome(tour: TourState, prospect: ResManProspectLike, appointment_type: str) -> TourStatus | None:
+def resman_outcome(
+    tour: TourState, prospect: ResManProspectLike, appointment_type: str, reactivate_type: str = "ReActivate"
+) -> TourStatus | None:
     """The status ResMan gives the tour, or None when ResMan says nothing new about it."""
     if tour.resman_prospect_id != prospect.prospect_id:
         return None
@@ -106,7 +112,9 @@ def resman_outcome(tour: TourState, prospect: ResManProspectLike, appointment_ty
     shown = any(
         _is(e, SHOW_EVENT) and e.event_date is not None and e.event_date >= start - SHOW_EARLY_TOLERANCE for e in events
     )
-    cancelled = any(_cancels(e, tour.id) for e in events[index + 1 :]) or _is_lost(prospect)
+    later = events[index + 1 :]
+    lost_after = _is_lost(prospect) or any(_is(e, reactivate_type) for e in later)
+    cancelled = lost_after or any(_cancels(e, tour.id) for e in later)
     outcome = TourStatus.COMPLETED if shown else TourStatus.CANCELLED if cancelled else None
     return outcome if outcome is not None and allowed(tour.status, outcome) else None
 
@@ -135,6 +143,7 @@ def decide_outcomes(
     grace: timedelta,
     *,
     no_shows: bool,
+    reactivate_type: str = "ReActivate",
 ) -> dict[UUID, TourStatus]:
     """New statuses by tour id: ResMan's outcomes first, then no-shows among the tours still active (only when
     `no_shows`: ResMan has been read up to `now`, so a missing Show is really missing)."""
@@ -142,7 +151,7 @@ def decide_outcomes(
     changes: dict[UUID, TourStatus] = {}
     for tour in tours:
         prospect = by_prospect.get(tour.resman_prospect_id) if tour.resman_prospect_id else None
-        outcome = None if prospect is None else resman_outcome(tour, prospect, appointment_type)
+        outcome = None if prospect is None else resman_outcome(tour, prospect, appointment_type, reactivate_type)
         if outcome is None and no_shows and is_no_show(tour, now, grace):
             outcome = TourStatus.NO_SHOW
         if outcome is not None:

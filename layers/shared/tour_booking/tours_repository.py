@@ -42,7 +42,8 @@ class ConversationMissingError(Exception):
 
 _TOUR_COLUMNS = (
     b"t.id, t.conversation_id, t.property_id, t.resman_appointment_id, t.resman_prospect_id, t.tour_type, "
-    b"t.scheduled_datetime, t.status, t.prospect_info, t.staff_notes, t.sync_status, t.version, t.synced_version, "
+    b"t.scheduled_datetime, t.status, t.prospect_info, t.staff_notes, t.preferences, t.sync_status, t.version, "
+    b"t.synced_version, "
     b"t.sync_attempts, t.last_sync_error, t.last_synced_at, t.created_at, t.updated_at"
 )
 # The property's zone comes along, so times are answered with the property's local offset.
@@ -72,8 +73,8 @@ def insert_tour(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
     try:
         row = conn.execute(
             b"WITH t AS (INSERT INTO tour_booking_sync (conversation_id, property_id, tour_type, scheduled_datetime, "
-            b"prospect_info, staff_notes) VALUES (%(conversation_id)s, %(property_id)s, %(tour_type)s, "
-            b"%(scheduled_datetime)s, %(prospect_info)s, %(staff_notes)s) RETURNING *) "
+            b"prospect_info, staff_notes, preferences) VALUES (%(conversation_id)s, %(property_id)s, %(tour_type)s, "
+            b"%(scheduled_datetime)s, %(prospect_info)s, %(staff_notes)s, %(preferences)s) RETURNING *) "
             b"SELECT "
             + _TOUR_COLUMNS
             + b", s.timezone FROM t LEFT JOIN tour_schedule s ON s.property_id = t.property_id",

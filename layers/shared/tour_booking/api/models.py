@@ -9,9 +9,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from tour_booking.models.enums import TourStatus, TourType
 from tour_booking.models.schedule import TourSchedule
-from tour_booking.models.tour import Prospect, Tour
-
-StaffNotes = Annotated[str, Field(max_length=4000)]
+from tour_booking.models.tour import Preferences, Prospect, StaffNotes, Tour
 
 
 def _storable(value: Any) -> Any:
@@ -53,6 +51,7 @@ class CreateTourRequest(_StorableText):
     scheduled_datetime: AwareDatetime
     prospect: Prospect
     staff_notes: StaffNotes | None = None
+    preferences: Preferences | None = None
 
 
 class UpdateTourRequest(_StorableText):
@@ -62,11 +61,12 @@ class UpdateTourRequest(_StorableText):
     tour_type: TourType | None = None
     status: TourStatus | None = None
     staff_notes: StaffNotes | None = None
+    preferences: Annotated[Preferences | None, Field(description="replaces the stored preferences; null clears")] = None
 
     @model_validator(mode="after")
     def _something_to_change(self) -> UpdateTourRequest:
         if not self.model_fields_set:
-            raise ValueError("give at least one of scheduled_datetime, tour_type, status, staff_notes")
+            raise ValueError("give at least one of scheduled_datetime, tour_type, status, staff_notes, preferences")
         for field in ("scheduled_datetime", "tour_type", "status"):
             if field in self.model_fields_set and getattr(self, field) is None:
                 raise ValueError(f"{field} cannot be null")
