@@ -14,6 +14,7 @@ import pytest
 
 from functions.resman_sync.app import lambda_handler
 from tests.integration.api_events import LambdaContext
+from tests.integration.api_fixtures import sqs_queue
 from tests.integration.resman_fixtures import (
     ACCOUNT,
     RESMAN_PROPERTY,
@@ -32,7 +33,7 @@ from tour_booking.cache_refresh import ResManProspectSource, refresh_all
 from tour_booking.resman.client import ResManClient
 from tour_booking.settings import get_settings
 
-__all__ = ["client", "double", "resman_env"]
+__all__ = ["client", "double", "resman_env", "sqs_queue"]
 pytestmark = pytest.mark.usefixtures("resman_env")
 START = datetime.now(UTC).replace(microsecond=0, second=0, minute=0) + timedelta(days=5)
 SHARED_PHONE = "+1 (312) 555-0177"
@@ -243,3 +244,115 @@ def test_of_several_cards_with_the_email_an_active_one_wins_then_the_oldest(
     assert handle(client, (first, version)) == []
     assert tour_row(clean_db, first)["resman_prospect_id"] == older.prospect_id
     assert match_rules(capsys.readouterr().out) == ["email", "email", "stored_id"]
+
+
+# ---- 4. text ResMan cannot carry ------------------------------------------------------------------------------
+def test_resman_refuses_a_post_holding_a_control_character_for_good(client: ResManClient) -> None:
+    # given what the API now refuses (a vertical tab in a name): the double parses MITS XML as ResMan does
+    from tour_booking.resman.errors import ResManPermanentError
+    from tour_booking.resman.mits import LeadCustomer
+
+    # when it is posted anyway, then ResMan answers "Invalid Xml: not well-formed", a permanent failure
+    with pytest.raises(ResManPermanentError, match="not well-formed"):
+        client.post_lead(ACCOUNT, RESMAN_PROPERTY, LeadCustomer("Ver\u000btab", "Lee", email="v@example.com"))
+
+
+# ---- 5. preferences reach the card ----------------------------------------------------------------------------
+def test_preferences_reach_the_card_and_a_change_syncs_without_touching_the_appointment(
+    clean_db: str, double: DoubleHandle, client: ResManClient
+) -> None:
+    # given a tour with preferences, synced
+    prefs = {"move_in_date": "2027-06-01", "bedrooms": 2, "max_rent": 1850.0, "comment": "a quiet unit"}
+    tour = add_tour(clean_db, new_property(clean_db), START, preferences=json.dumps(prefs))
+    assert handle(client, (tour, 1)) == []
+    card_id = tour_row(clean_db, tour)["resman_prospect_id"]
+    card = double.state.prospect(card_id)
+    assert card is not None
+    assert card.preferences == {"TargetMoveInDate": "2027-06-01", "DesiredNumBedrooms": "2", "DesiredRent": "1850",
+                                "Comment": "a quiet unit"}
+    [(_, appointment)] = appointments(double, tour)
+    # and staff noting a preference of their own on the card
+    control(double, "cards/edit", {"prospect_id": card_id, "preferences": {"DesiredRent": "1850.00",
+                                                                           "Comment": "a quiet unit"}})
+    posted = len(double.state.requests("MITS/PostLeadManagement4_0"))
+    # when the prospect's preferences change (bedrooms) and the tour syncs
+    version = change_tour(clean_db, tour, preferences=json.dumps({**prefs, "bedrooms": 3}))
+    assert handle(client, (tour, version)) == []
+    # then one post updated the card's preferences and left the appointment as it was
+    posts = double.state.requests("MITS/PostLeadManagement4_0")[posted:]
+    assert len(posts) == 1
+    assert "<Events>" not in posts[0]["fields"]["Xml"]
+    card = double.state.prospect(card_id)
+    assert card is not None
+    assert card.preferences["DesiredNumBedrooms"] == "3"
+    [(_, still)] = appointments(double, tour)
+    assert (still.event_id, still.event_date, still.comments) == (
+        appointment.event_id, appointment.event_date, appointment.comments)
+    assert tour_row(clean_db, tour)["sync_status"] == "success"
+    # and a sync with nothing new posts nothing (1850 and 1850.00 are one rent)
+    version = change_tour(clean_db, tour, staff_notes=None)
+    assert handle(client, (tour, version)) == []
+    assert len(double.state.requests("MITS/PostLeadManagement4_0")) == posted + 1
+
+
+# ---- a deleted conversation --------------------------------------------------------------------------------------
+def test_deleting_a_conversation_still_cancels_its_active_future_tours_in_resman(
+    clean_db: str, double: DoubleHandle, client: ResManClient, sqs_queue: Any
+) -> None:
+    import psycopg
+
+    from tests.integration.api_fixtures import queued_messages
+    from tour_booking.resman_sync import sweep_pending
+
+    # given one conversation with a synced future tour, a future tour whose sync never ran, a cancelled tour
+    prop = new_property(clean_db)
+    who = {"first_name": "Dee", "last_name": "Lane", "email": "dee@example.com"}
+    synced = add_tour(clean_db, prop, START, who)
+    assert handle(client, (synced, 1)) == []
+    conversation = tour_row(clean_db, synced)["conversation_id"]
+    never = add_tour(clean_db, prop, START + timedelta(days=1), who, conversation_id=conversation)
+    done = add_tour(clean_db, prop, START + timedelta(days=2), who, conversation_id=conversation,
+                    status="cancelled")
+    # when DomIQ deletes the conversation (ON DELETE CASCADE takes its tours)
+    with psycopg.connect(clean_db, autocommit=True) as conn:
+        conn.execute("DELETE FROM conversation WHERE id = %s", (conversation,))
+        stones = conn.execute("SELECT tour_id FROM resman_tour_tombstone ORDER BY scheduled_datetime").fetchall()
+    # then the active future tours left tombstones
+    assert [row[0] for row in stones] == [synced, never]
+    assert done not in [row[0] for row in stones]
+    # when the sweeper runs past the pending age and its messages are synced
+    report = sweep_pending(now=datetime.now(UTC) + timedelta(seconds=301))
+    assert (report.found, report.sent) == (2, 2)
+    messages = [json.loads(body) for body in queued_messages(sqs_queue)]
+    assert handle(client, *[(uuid.UUID(m["tour_id"]), m["version"]) for m in messages]) == []
+    # then ResMan holds the synced tour's Cancel after its appointment, and nothing for the one never synced
+    [card] = double.state.all_prospects()
+    assert [e.event_type for e in card.events] == ["Appointment", "Cancel"]
+    assert str(synced) in (card.events[1].comments or "")
+    # and the tombstones are closed with the prospect's details erased; a late message posts nothing more
+    with psycopg.connect(clean_db) as conn:
+        rows = conn.execute("SELECT closed_at IS NOT NULL, prospect_info, last_sync_error "
+                            "FROM resman_tour_tombstone").fetchall()
+    assert rows == [(True, None, None), (True, None, None)]
+    posted = len(double.state.requests("MITS/PostLeadManagement4_0"))
+    assert handle(client, (synced, 2)) == []
+    assert len(double.state.requests("MITS/PostLeadManagement4_0")) == posted
+    assert sweep_pending(now=datetime.now(UTC) + timedelta(seconds=900)).found == 0
+
+
+def test_a_refresh_then_cancels_the_deleted_tour_in_the_cache_too(
+    clean_db: str, double: DoubleHandle, client: ResManClient
+) -> None:
+    # given a synced future tour of a conversation DomIQ deleted, and its tombstone synced
+    tour = add_tour(clean_db, new_property(clean_db), START)
+    assert handle(client, (tour, 1)) == []
+    import psycopg
+
+    with psycopg.connect(clean_db, autocommit=True) as conn:
+        conn.execute("DELETE FROM conversation WHERE id = %s", (tour_row(clean_db, tour)["conversation_id"],))
+    assert handle(client, (tour, 2)) == []
+    # when the refresh reads ResMan
+    refresh(client)
+    # then the cancelled appointment is not taken for a staff booking that blocks the slot
+    with psycopg.connect(clean_db) as conn:
+        assert conn.execute("SELECT count(*) FROM resman_staff_appointment").fetchone() == (0,)

@@ -50,7 +50,8 @@ class CreateTourRequest(_StorableText):
     tour_type: TourType
     scheduled_datetime: AwareDatetime
     prospect: Prospect
-    staff_notes: StaffNotes | None = None
+    # repr=False like the prospect's fields: notes may carry personal details (a gate code, a phone number).
+    staff_notes: Annotated[StaffNotes | None, Field(repr=False)] = None
     preferences: Preferences | None = None
 
 
@@ -60,8 +61,11 @@ class UpdateTourRequest(_StorableText):
     scheduled_datetime: AwareDatetime | None = None
     tour_type: TourType | None = None
     status: TourStatus | None = None
-    staff_notes: StaffNotes | None = None
-    preferences: Annotated[Preferences | None, Field(description="replaces the stored preferences; null clears")] = None
+    # repr=False like the prospect's fields: notes may carry personal details (a gate code, a phone number).
+    staff_notes: Annotated[StaffNotes | None, Field(repr=False)] = None
+    preferences: Annotated[
+        Preferences | None, Field(description="replaces the stored preferences; null clears them")
+    ] = None
 
     @model_validator(mode="after")
     def _something_to_change(self) -> UpdateTourRequest:
