@@ -8,7 +8,6 @@ import urllib.request
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -48,7 +47,7 @@ def control(double: DoubleHandle, name: str, body: dict[str, Any]) -> dict[str, 
     """A test-only control of the double, over HTTP like any test client would use it."""
     request = urllib.request.Request(f"{double.url}/__double__/{name}", data=json.dumps(body).encode(),
                                      method="POST", headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310  # nosec B310 - loopback double
+    with urllib.request.urlopen(request, timeout=5) as answer:  # nosec B310 - loopback double
         result: dict[str, Any] = json.loads(answer.read())
     return result
 

@@ -63,6 +63,7 @@ def _sqs_records(client: Any) -> dict[str, Any]:
 def test_a_booking_and_its_sync_log_no_prospect_detail_and_carry_one_correlation_id(
     clean_db: str,
     sqs_queue: Any,
+    *,
     resman_env: None,
     double: DoubleHandle,
     capfd: pytest.CaptureFixture[str],

@@ -150,3 +150,19 @@ def test_a_cancel_we_posted_for_another_tour_of_the_prospect_leaves_this_one_alo
 def test_a_cancel_staff_logged_without_a_tour_marker_cancels_the_appointments_before_it() -> None:
     prospect = guest("P1", [appointment("A1"), event("Cancel", START, "C1")])
     assert resman_outcome(tour(appointment_id="A1"), prospect, "Appointment") is TourStatus.CANCELLED
+
+
+def test_a_cancel_or_lost_mark_before_a_returning_prospects_tour_never_cancels_it() -> None:
+    # given a card cancelled months ago, then reactivated by the sync for this tour's appointment
+    months_ago = START - timedelta(days=120)
+    returning = guest("P1", [event("Appointment", months_ago, "A0"), event("Cancel", months_ago, "C0"),
+                             event("ReActivate", START - timedelta(days=1), "R1"), appointment()])
+    # then the old Cancel and the old lost mark say nothing about this tour
+    assert resman_outcome(tour(), returning, "Appointment") is None
+
+
+def test_a_reactivation_logged_after_the_appointment_means_a_lost_mark_in_between() -> None:
+    later = guest("P1", [appointment(), event("ReActivate", START, "R1"), appointment("A2", START + timedelta(hours=1))])
+    assert resman_outcome(tour(), later, "Appointment") is TourStatus.CANCELLED
+    # and the event type is the configured one
+    assert resman_outcome(tour(), later, "Appointment", reactivate_type="Revive") is None
