@@ -162,7 +162,8 @@ def test_a_cancel_or_lost_mark_before_a_returning_prospects_tour_never_cancels_i
 
 
 def test_a_reactivation_logged_after_the_appointment_means_a_lost_mark_in_between() -> None:
-    later = guest("P1", [appointment(), event("ReActivate", START, "R1"), appointment("A2", START + timedelta(hours=1))])
+    later = guest("P1", [appointment(), event("ReActivate", START, "R1"),
+                         appointment("A2", START + timedelta(hours=1))])
     assert resman_outcome(tour(), later, "Appointment") is TourStatus.CANCELLED
     # and the event type is the configured one
     assert resman_outcome(tour(), later, "Appointment", reactivate_type="Revive") is None
