@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -28,6 +28,7 @@ METRIC_NAMES = {
     "failed": "SyncFailed",
     "retried": "SyncRetried",
 }
+MATCH_METRIC = "GuestCardMatched"
 # A batch whose every message failed is answered like any other (all listed in batchItemFailures) instead of
 # raising: SQS retries the same messages either way, and the SyncRetried metric counts them.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
@@ -50,6 +51,15 @@ def handle_batch(event: dict[str, Any], context: LambdaContext, client: ResManPo
     counts = Counter(o.result if isinstance(o, SyncOutcome) else "retried" for o in results.values())
     for result, count in counts.items():
         metrics.add_metric(name=METRIC_NAMES.get(result, f"Sync_{result}"), unit=MetricUnit.Count, value=count)
+    # Which guest-card rule matched (stored_id, email, phone_last_name, new): a dimension of its own metric, so
+    # it needs a metric of its own; the rule's name is all it says (no personal data).
+    synced = {o.tour_id: o for o in results.values() if isinstance(o, SyncOutcome)}  # a tour's messages share one
+    rules = Counter(o.match_rule for o in synced.values() if o.match_rule)
+    for rule, count in sorted(rules.items()):
+        with single_metric(
+            name=MATCH_METRIC, unit=MetricUnit.Count, value=count, namespace=metrics.namespace
+        ) as metric:
+            metric.add_dimension(name="MatchRule", value=rule)
 
     def record_handler(record: SQSRecord) -> str:
         outcome = results.get(record.message_id)

@@ -16,6 +16,7 @@ from functions.resman_sync.app import lambda_handler as resman_sync
 from tests.integration.api_events import LambdaContext, api_event, call
 from tests.integration.api_fixtures import future_slot, new_conversation, schedule_body, sqs_queue, tour_body
 from tests.integration.resman_fixtures import ACCOUNT, RESMAN_PROPERTY, double, resman_env
+from tools.resman_double import DoubleHandle
 
 __all__ = ["double", "resman_env", "sqs_queue"]  # fixtures used by name
 
@@ -25,8 +26,12 @@ PROSPECT = {
     "email": "zeb.quixotesque@example.org",
     "phone": "+1 (555) 013-4242",
 }
+# What the prospect told the chat (the guest card's preferences) and staff's notes: personal too.
+NOTES = "Plinkerton gate code 8841"
+PREFERENCES = {"move_in_date": "2027-06-01", "bedrooms": 2, "max_rent": 1999.0, "comment": "wants the Marzipanic loft"}
 # What would betray the prospect, however a log line spelled it.
-SECRETS = ["Zebulon", "Quixotesque", "zeb.quixotesque", "013-4242", "5550134242", "0134242"]
+SECRETS = ["Zebulon", "Quixotesque", "zeb.quixotesque", "013-4242", "5550134242", "0134242", "Plinkerton", "8841",
+           "Marzipanic", "Wrongname"]
 
 
 def _sqs_records(client: Any) -> dict[str, Any]:
@@ -58,7 +63,9 @@ def _sqs_records(client: Any) -> dict[str, Any]:
 def test_a_booking_and_its_sync_log_no_prospect_detail_and_carry_one_correlation_id(
     clean_db: str,
     sqs_queue: Any,
+    *,
     resman_env: None,
+    double: DoubleHandle,
     capfd: pytest.CaptureFixture[str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -72,9 +79,14 @@ def test_a_booking_and_its_sync_log_no_prospect_detail_and_carry_one_correlation
     )
     assert put.status == 200, put.json
     conversation_id = new_conversation(clean_db)
+    # and a guest card staff made for the prospect, under another first name (the chat's goes to the Comments)
+    double.state.add_card(ACCOUNT, RESMAN_PROPERTY, first_name="Wrongname", last_name=PROSPECT["last_name"],
+                          email=PROSPECT["email"])
 
     # when DomIQ books (one API request with a known request id) and the queued message is synced
-    event = api_event("POST", "/tours", tour_body(property_id, conversation_id, future_slot(), prospect=PROSPECT))
+    body = tour_body(property_id, conversation_id, future_slot(), prospect=PROSPECT, staff_notes=NOTES,
+                     preferences=PREFERENCES)
+    event = api_event("POST", "/tours", body)
     request_id = event["requestContext"]["requestId"]
     answer = booking_api(event, LambdaContext())
     assert answer["statusCode"] == 201, answer["body"]
@@ -84,7 +96,10 @@ def test_a_booking_and_its_sync_log_no_prospect_detail_and_carry_one_correlation
     assert batch["Records"][0]["messageAttributes"]["correlation_id"]["stringValue"] == request_id
     assert resman_sync(batch, LambdaContext()) == {"batchItemFailures": []}
 
-    # then the tour reached ResMan
+    # then the tour reached ResMan: on the staff's card, with the notes, preferences and the chat's first name
+    [card] = double.state.all_prospects()
+    assert card.preferences["Comment"] == PREFERENCES["comment"]
+    assert "first name: Zebulon" in (card.events[0].comments or "")
     with psycopg.connect(clean_db) as conn:
         assert conn.execute(b"SELECT sync_status FROM tour_booking_sync WHERE id = %s", (tour_id,)).fetchone() == (
             "success",
@@ -99,6 +114,7 @@ def test_a_booking_and_its_sync_log_no_prospect_detail_and_carry_one_correlation
     # and the metrics the dashboard and the sync failure-rate alarm read were emitted
     assert '"ToursBooked"' in out
     assert '"SyncSucceeded"' in out
+    assert '"MatchRule":"email"' in out
     # and no log line holds the prospect's name, email or phone
     leaked = [secret for secret in SECRETS if secret.lower() in logged.lower()]
     assert leaked == []

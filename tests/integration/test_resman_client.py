@@ -45,16 +45,16 @@ def test_transient_failures_are_retried(client: ResManClient, double: DoubleHand
     # given ResMan failing twice, then answering
     double.state.add_fault(Fault(kind, method=SEARCH, times=2, seconds=0.8))
     # when the client searches
-    found = client.find_prospect(ACCOUNT, RESMAN_PROPERTY, email="nobody@example.com")
+    found = client.search_prospects(ACCOUNT, RESMAN_PROPERTY, Email="nobody@example.com")
     # then it retried and got the answer
-    assert found is None
+    assert found == []
     assert calls(double, SEARCH) == 3
 
 
 def test_a_transient_failure_past_the_attempts_raises_transient(client: ResManClient, double: DoubleHandle) -> None:
     double.state.add_fault(Fault("http_503", method=SEARCH))
     with pytest.raises(ResManTransientError) as error:
-        client.find_prospect(ACCOUNT, RESMAN_PROPERTY, email="nobody@example.com")
+        client.search_prospects(ACCOUNT, RESMAN_PROPERTY, Email="nobody@example.com")
     assert error.value.http_status == 503
     assert calls(double, SEARCH) == get_settings().resman_max_attempts
 
@@ -92,7 +92,7 @@ def test_failures_inside_a_200_are_permanent_and_not_retried(
 ) -> None:
     double.state.add_fault(Fault(kind, method=SEARCH))
     with pytest.raises(error_type):
-        client.find_prospect(ACCOUNT, RESMAN_PROPERTY, email="a@example.com")
+        client.search_prospects(ACCOUNT, RESMAN_PROPERTY, Email="a@example.com")
     assert calls(double, SEARCH) == 1
 
 

@@ -128,11 +128,12 @@ def test_a_cancel_before_the_create_was_synced_creates_nothing(
 
 
 def test_a_prospect_already_in_resman_is_reused(clean_db: str, double: DoubleHandle, client: ResManClient) -> None:
-    # given guest cards that staff made earlier, one matching the tour's email and one its phone only
+    # given guest cards that staff made earlier, one matching the tour's email and one its phone and last name
+    # (and holding no email)
     by_email, _ = double.state.add_staff_appointment(ACCOUNT, RESMAN_PROPERTY, START - timedelta(days=3),
                                                      email="grace@example.com")
     by_phone, _ = double.state.add_staff_appointment(ACCOUNT, RESMAN_PROPERTY, START - timedelta(days=3),
-                                                     phone="(312) 555-0199")
+                                                     last_name="TURING", phone="(312) 555-0199")
     prop = new_property(clean_db)
     email_tour = add_tour(clean_db, prop, START, {"first_name": "Grace", "last_name": "Hopper",
                                                   "email": "GRACE@example.com"})
@@ -343,19 +344,23 @@ def test_a_completed_tour_gets_one_show_event(clean_db: str, double: DoubleHandl
 def test_two_tours_of_one_new_prospect_synced_at_once_share_one_card(
     clean_db: str, double: DoubleHandle, client: ResManClient
 ) -> None:
-    # given a new prospect booking three tours (one matching only by phone), and a slow ResMan so syncs overlap
+    # given two new prospects booking two tours each (one of them gave only a phone: the phone and last name
+    # rule), and a slow ResMan so syncs overlap
     prop = new_property(clean_db)
-    same = {"first_name": "Lin", "last_name": "Wu", "email": "lin@example.com", "phone": "+1 312 555 0142"}
-    tours = [add_tour(clean_db, prop, START + timedelta(hours=h), same) for h in range(2)]
-    tours.append(add_tour(clean_db, prop, START + timedelta(hours=3),
-                          {**same, "email": "lin.wu@example.com"}))
+    lin = {"first_name": "Lin", "last_name": "Wu", "email": "lin@example.com", "phone": "+1 312 555 0142"}
+    bo = {"first_name": "Bo", "last_name": "Chen", "phone": "+1 312 555 0143"}
+    by_email = [add_tour(clean_db, prop, START + timedelta(hours=h), lin) for h in range(2)]
+    by_phone = [add_tour(clean_db, prop, START + timedelta(hours=h), {**bo, "last_name": n})
+                for h, n in ((3, "Chen"), (4, "CHEN"))]
     double.state.add_fault(Fault("latency", seconds=0.1))
     # when their messages arrive in one batch (synced concurrently)
-    assert handle(sqs_event(*[(t, 1) for t in tours]), client) == []
-    # then they share one guest card with three appointments
-    [prospect] = double.state.all_prospects()
-    assert [e.event_type for e in prospect.events] == ["Appointment"] * 3
-    assert {tour_row(clean_db, t)["resman_prospect_id"] for t in tours} == {prospect.prospect_id}
+    assert handle(sqs_event(*[(t, 1) for t in by_email + by_phone]), client) == []
+    # then each prospect's tours share one guest card with two appointments
+    cards = double.state.all_prospects()
+    assert len(cards) == 2
+    assert all([e.event_type for e in card.events] == ["Appointment"] * 2 for card in cards)
+    for tours in (by_email, by_phone):
+        assert len({tour_row(clean_db, t)["resman_prospect_id"] for t in tours}) == 1
 
 
 def test_missing_credentials_retry_the_message_instead_of_failing_the_tour(

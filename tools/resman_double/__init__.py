@@ -16,7 +16,11 @@ AccountID and PropertyID checked; the envelope (MethodName, Status, ErrorDescrip
 payload) as JSON or XML by ``Accept`` (XML root ``<ResMan>``, MITS payloads under ``Response``); failures are
 HTTP 200 with Status ``Failed``/``Error``. Methods: ``MITS/PostLeadManagement4_0`` (form field ``Xml``; a post
 without ProspectID/PersonID creates a NEW guest card every time, as ResMan does; with ids it updates the card,
-appends events without an EventID and updates the event named by ``<EventID IDValue=.../>``),
+appends events without an EventID and updates the event named by ``<EventID IDValue=.../>``; the card's names,
+email and phone take the posted non-empty values; ``CustomerPreferences`` elements posted are kept (the others
+stay) and returned; a ``lost`` card stays lost whatever ``Type`` a post names until a ``ReActivate`` event in a
+post makes it a prospect again; a document XML 1.0 cannot parse, such as one holding a control character, is
+refused with Status Error ``Invalid Xml: ...not well-formed...``),
 ``MITS/SearchProspects`` (Email, Phone, ProspectID, FirstName+LastName, or ModifiedStartDateTime /
 ModifiedEndDateTime; a window holding more than ``state.max_window_prospects`` answers the ``buffer overflow``
 502), ``Account/GetProperties``, ``Leasing/GetEmployees``, ``Leasing/GetProspectSources``,
@@ -32,6 +36,10 @@ Test-only controls, under ``/__double__/`` (JSON bodies), or the same on ``doubl
   N calls; ``probability`` = fail each call with that chance; ``after_commit`` = act first, then fail.
 - ``POST outcome`` ``{prospect_id, outcome: Show|Cancel|lost}``: staff record an outcome (modified time bumps).
 - ``POST appointments`` ``{account_id, property_id, date, first_name?, ..., prospect_id?}``: a staff-booked one.
+- ``POST cards`` ``{account_id, property_id, first_name?, last_name?, email?, phone?, customer_type?,
+  preferences?}``: a guest card staff made (no appointment); ``POST cards/edit`` ``{prospect_id, first_name?,
+  last_name?, email?, phone?, customer_type?, preferences?}``: staff edit a card (null clears a field; the
+  modified time bumps, so the refresh reads it).
 - ``POST clock`` ``{advance_seconds}`` or ``{now}``; ``GET clock``.
 - ``POST reset`` ``{keep_properties?}``; ``GET log`` (requests, ApiKey left out); ``GET prospects``;
   ``POST config`` ``{max_window_prospects}``.

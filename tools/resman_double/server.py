@@ -19,6 +19,9 @@ PROPERTY_METHODS = frozenset(
     {"Leasing/GetEmployees", "Leasing/GetProspectSources", "Leasing/GetLostProspectReasons"} | MITS_METHODS
 )
 KNOWN_METHODS = PROPERTY_METHODS | {"Account/GetProperties"}
+PREFERENCE_TAGS = ("TargetMoveInDate", "DesiredRent", "DesiredNumBedrooms", "Comment")
+REACTIVATE_EVENT = "reactivate"
+LOST = "lost"
 
 _HTML = (
     "<!DOCTYPE html><html><head><title>{code} | api.myresman.com | Cloudflare</title></head>"
@@ -73,6 +76,11 @@ def prospect_xml(prospect: Prospect) -> ET.Element:
         ET.SubElement(ET.SubElement(customer, "Phone", Type="cell"), "PhoneNumber").text = prospect.phone
     if prospect.email:
         ET.SubElement(customer, "Email").text = prospect.email
+    if prospect.preferences:
+        wishes = ET.SubElement(node, "CustomerPreferences")
+        for tag in PREFERENCE_TAGS:
+            if prospect.preferences.get(tag):
+                ET.SubElement(wishes, tag).text = prospect.preferences[tag]
     ET.SubElement(node, "LastModifiedDate").text = _fmt(prospect.modified_at)
     events = ET.SubElement(node, "Events")
     for event in prospect.events:
@@ -210,6 +218,10 @@ class ResManApi:
             "last": (customer.findtext("Name/LastName") or "").strip() or None,
             "email": (customer.findtext("Email") or "").strip() or None,
             "phone": (customer.findtext("Phone/PhoneNumber") or "").strip() or None,
+            "preferences": {
+                tag: text for tag in PREFERENCE_TAGS
+                if (text := (node.findtext(f"CustomerPreferences/{tag}") or "").strip())
+            },
             "events": events,
         }
 
@@ -220,7 +232,11 @@ class ResManApi:
             # As ResMan does: a post without ids is a new guest card, whoever it names.
             prospect = Prospect(state.next_id(), state.next_id(), account, property_id, created_at=state.now())
             state.prospects[prospect.prospect_id] = prospect
-        prospect.customer_type = plan["type"]
+        reactivates = any(item["event_type"].lower() == REACTIVATE_EVENT for item in plan["events"])
+        if plan["existing"] is None or plan["type"] == LOST or prospect.customer_type != LOST or reactivates:
+            # A lost card stays lost whatever Type a post names, until a ReActivate event (or staff) revives it.
+            prospect.customer_type = "prospect" if reactivates and plan["type"] == LOST else plan["type"]
+        prospect.preferences.update(plan["preferences"])
         for attribute, key in (("first_name", "first"), ("last_name", "last"), ("email", "email"), ("phone", "phone")):
             if plan[key]:
                 setattr(prospect, attribute, plan[key])
@@ -451,6 +467,15 @@ class DoubleServer(ThreadingHTTPServer):
         if (verb, name) == ("POST", "outcome"):
             prospect = state.set_outcome(str(data["prospect_id"]), str(data["outcome"]))
             return prospect.as_dict()
+        if (verb, name) == ("POST", "cards"):
+            card = state.add_card(
+                str(data["account_id"]), str(data["property_id"]), first_name=data.get("first_name"),
+                last_name=data.get("last_name"), email=data.get("email"), phone=data.get("phone"),
+                customer_type=str(data.get("customer_type") or "prospect"), preferences=data.get("preferences"))
+            return card.as_dict()
+        if (verb, name) == ("POST", "cards/edit"):
+            changes = {k: v for k, v in data.items() if k != "prospect_id"}
+            return state.edit_card(str(data["prospect_id"]), changes).as_dict()
         if (verb, name) == ("POST", "appointments"):
             when = datetime.fromisoformat(str(data["date"]).replace("Z", "+00:00"))
             prospect, event = state.add_staff_appointment(

@@ -72,6 +72,8 @@ class Prospect:
     email: str | None = None
     phone: str | None = None
     events: list[Event] = field(default_factory=list)
+    # MITS CustomerPreferences by element name (TargetMoveInDate, DesiredRent, DesiredNumBedrooms, Comment).
+    preferences: dict[str, str] = field(default_factory=dict)
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     modified_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
@@ -87,6 +89,7 @@ class Prospect:
             "email": self.email,
             "phone": self.phone,
             "modified_at": self.modified_at.isoformat(),
+            "preferences": dict(self.preferences),
             "events": [
                 {
                     "event_id": e.event_id,
@@ -230,6 +233,49 @@ class DoubleState:
             else:
                 kind = {"show": "Show", "cancel": "Cancel"}.get(outcome.lower(), outcome)
                 prospect.events.append(Event(self.next_id(), kind, self.now(), comments=reason_id))
+            self.touch(prospect)
+            return prospect
+
+    def add_card(
+        self,
+        account_id: str,
+        property_id: str,
+        *,
+        first_name: str | None = None,
+        last_name: str | None = None,
+        email: str | None = None,
+        phone: str | None = None,
+        customer_type: str = "prospect",
+        preferences: dict[str, str] | None = None,
+    ) -> Prospect:
+        """A guest card staff made in ResMan (no appointment)."""
+        with self.lock:
+            prospect = Prospect(self.next_id(), self.next_id(), str(account_id), property_id,
+                                customer_type=customer_type.lower(), first_name=first_name, last_name=last_name,
+                                email=email, phone=phone, preferences=dict(preferences or {}), created_at=self.now())
+            self.prospects[prospect.prospect_id] = prospect
+            self.touch(prospect)
+            return prospect
+
+    CARD_FIELDS = frozenset({"first_name", "last_name", "email", "phone", "customer_type"})
+
+    def edit_card(self, prospect_id: str, changes: dict[str, Any]) -> Prospect:
+        """Staff edit a card in ResMan: the given fields (None clears one; `preferences` merges by element)."""
+        with self.lock:
+            prospect = self.prospects[prospect_id]
+            for name, value in changes.items():
+                if name == "preferences":
+                    for key, text in dict(value or {}).items():
+                        if text is None:
+                            prospect.preferences.pop(str(key), None)
+                        else:
+                            prospect.preferences[str(key)] = str(text)
+                elif name in self.CARD_FIELDS:
+                    setattr(prospect, name, None if value is None else str(value))
+                else:
+                    raise KeyError(name)
+            if prospect.customer_type:
+                prospect.customer_type = prospect.customer_type.lower()
             self.touch(prospect)
             return prospect
 

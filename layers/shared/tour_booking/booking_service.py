@@ -44,6 +44,7 @@ from tour_booking.models.enums import (
 )
 from tour_booking.models.schedule import TourSchedule
 from tour_booking.models.time_bounds import Instant
+from tour_booking.models.tour import Preferences
 from tour_booking.settings import get_settings
 from tour_booking.slots import find_slot, on_grid
 from tour_booking.sync_queue import SyncRequest, send_sync_requests
@@ -77,6 +78,7 @@ def tour_json(row: dict[str, Any]) -> dict[str, Any]:
         "status": row["status"],
         "prospect_info": row["prospect_info"],
         "staff_notes": row["staff_notes"],
+        "preferences": row["preferences"],
         "sync_status": row["sync_status"],
         "version": row["version"],
         "synced_version": row["synced_version"],
@@ -176,6 +178,7 @@ def create_tour(
                     "scheduled_end": slot.end,
                     "prospect_info": _jsonb(request.prospect.model_dump(mode="json", exclude_none=True)),
                     "staff_notes": request.staff_notes,
+                    "preferences": _preferences(request.preferences),
                 },
             )
         except tours_repository.SlotTakenError as error:
@@ -187,6 +190,22 @@ def create_tour(
             idempotency_repository.record_answer(conn, idempotency_key, 201, body)
     send_sync_requests([SyncRequest(row["id"], row["version"], correlation_id)])
     return Answer(201, body)
+
+
+def _preferences(preferences: Preferences | None) -> Any:
+    """The stored form: only the fields given (null when none), dates as YYYY-MM-DD."""
+    if preferences is None:
+        return None
+    given = preferences.model_dump(mode="json", exclude_none=True)
+    return _jsonb(given) if given else None
+
+
+def _preferences_change(request: UpdateTourRequest, stored: dict[str, Any] | None) -> dict[str, Any]:
+    """The guest card's CustomerPreferences follow the tour's: a change bumps the version like the others."""
+    if "preferences" not in request.model_fields_set:
+        return {}
+    new = _preferences(request.preferences)
+    return {} if (new.obj if new is not None else None) == stored else {"preferences": new}
 
 
 def _jsonb(value: dict[str, Any]) -> Any:
@@ -233,8 +252,9 @@ def _check_transition(current: TourStatus, new_status: TourStatus, start: dateti
 def update_tour(
     tour_id: UUID, request: UpdateTourRequest, correlation_id: str | None, now: datetime | None = None
 ) -> dict[str, Any]:
-    """Applies a PATCH. Staff notes count as a change ResMan must learn: they travel in the appointment's
-    comments, so a notes change bumps the version and queues a sync like the others."""
+    """Applies a PATCH. Staff notes and preferences count as changes ResMan must learn: notes travel in the
+    appointment's comments, preferences in the guest card's CustomerPreferences, so a change of either bumps
+    the version and queues a sync like the others."""
     now = now or datetime.now(UTC)
     fields = request.model_fields_set
     with db.transaction() as conn:
@@ -277,6 +297,7 @@ def update_tour(
             changes["status"] = str(new_status)
         if "staff_notes" in fields and request.staff_notes != row["staff_notes"]:
             changes["staff_notes"] = request.staff_notes
+        changes.update(_preferences_change(request, row["preferences"]))
         if not changes:
             return tour_json(row)
         try:

@@ -285,7 +285,8 @@ def _apply(conn: db.Connection, run: _PropertyRun, prospects: Sequence[ResManPro
         )
         for row in rows
     ]
-    decided = decide_outcomes(tours, prospects, appointment_type, run.now, run.grace, no_shows=no_shows)
+    decided = decide_outcomes(tours, prospects, appointment_type, run.now, run.grace, no_shows=no_shows,
+                              reactivate_type=run.settings.resman_reactivate_event_type)
     changed = tours_repository.record_outcomes(conn, {k: str(v) for k, v in decided.items()})
     for tour_id in changed:
         status = decided[tour_id]

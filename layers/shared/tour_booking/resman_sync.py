@@ -3,13 +3,18 @@
 State-based, so duplicate, late and reordered messages are harmless: the message only names the tour; the
 sync loads the tour's current row and, unless that version is already synced, makes ResMan match it:
 
-- active (scheduled / confirmed), completed or no_show: the guest card is found (stored ProspectID, else
-  SearchProspects by email, then phone) before one is created, so there is never a duplicate card. The tour's
+- active (scheduled / confirmed), completed or no_show: the guest card is found by guest_cards' rules (stored
+  ProspectID, else email, else phone with last name) before one is created, so there is never a duplicate card
+  and never one person's tour on another's card. A post to an existing card carries what the card holds
+  (guest_cards); a new tour on a `lost` card reactivates it (RESMAN_REACTIVATE_EVENT_TYPE), and the tour's
+  preferences go to the card's CustomerPreferences. The tour's
   appointment is ONE `Appointment` event: created once, then updated in place by its EventID on a reschedule or
   a change of type or notes (ResMan documents appointment updates through PostLeadManagement4_0). A completed
   tour also gets a `Show` event.
 - cancelled: a `Cancel` event after the appointment (ResMan has no cancel method). A tour cancelled before its
   appointment ever reached ResMan creates nothing: no guest card is made just to cancel it.
+- deleted (its conversation deleted in DomIQ, sql/041): a message for a tour that no longer exists reads the
+  tour's tombstone and posts the Cancel like a cancelled tour's; the sweeper queues open tombstones.
 
 Exactly once under crashes and ambiguous failures: every event we post carries the tour's marker
 (`DomIQ tour <id>`) in its Comments, and ResMan's ids are stored as soon as they are known. A post that may
@@ -33,18 +38,26 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Protocol
 from uuid import UUID, uuid4
 
 from aws_lambda_powertools import Logger
 
-from tour_booking import db, tour_sync_repository
+from tour_booking import db, guest_cards, tombstones_repository, tour_sync_repository
 from tour_booking.errors import DatabaseUnavailableError
 from tour_booking.models.enums import TourStatus
 from tour_booking.resman.errors import ResManError, ResManPermanentError, ResManTransientError
 from tour_booking.resman.mits import LeadCustomer, LeadEvent
-from tour_booking.resman.models import CANCEL_EVENT, SHOW_EVENT, TOUR_MARKER, ResManEvent, ResManProspect
+from tour_booking.resman.models import (
+    CANCEL_EVENT,
+    SHOW_EVENT,
+    TOUR_MARKER,
+    ResManEvent,
+    ResManPreferences,
+    ResManProspect,
+)
 from tour_booking.settings import get_settings
 from tour_booking.sync_queue import SyncRequest, send_sync_requests
 
@@ -56,9 +69,7 @@ class ResManPort(Protocol):
 
     def get_prospect(self, account_id: str, property_id: str, prospect_id: str) -> ResManProspect | None: ...
 
-    def find_prospect(
-        self, account_id: str, property_id: str, *, email: str | None = None, phone: str | None = None
-    ) -> ResManProspect | None: ...
+    def search_prospects(self, account_id: str, property_id: str, **criteria: str) -> Sequence[ResManProspect]: ...
 
     def post_lead(
         self, account_id: str, property_id: str, customer: LeadCustomer, events: Sequence[LeadEvent] = ()
@@ -75,6 +86,8 @@ class SyncOutcome:
     result: str  # synced | already_synced | already_failed | failed | missing | superseded
     posts: int = 0
     reason: str | None = None
+    # Which guest_cards rule found the tour's card (None when no card was looked up): a metric dimension.
+    match_rule: str | None = None
 
 
 def marker(tour_id: UUID) -> str:
@@ -87,44 +100,74 @@ def _reason(error: BaseException) -> str:
 
 
 class TourSync:
-    """One sync of one tour's loaded row against ResMan; counts its posts."""
+    """One sync of one tour's loaded row against ResMan; counts its posts and notes the card-matching rule."""
 
-    def __init__(self, client: ResManPort, row: Mapping[str, Any], event_type: str, source_id: str | None) -> None:
+    def __init__(
+        self,
+        client: ResManPort,
+        row: Mapping[str, Any],
+        event_type: str,
+        source_id: str | None,
+        reactivate_type: str = "ReActivate",
+    ) -> None:
         self.client = client
         self.row = row
         self.account = str(row["resman_account_id"])
         self.property = str(row["resman_property_id"])
         self.tag = marker(row["id"])
         self.appointment_type = event_type
+        self.reactivate_type = reactivate_type
         self.source_id = source_id
         self.posts = 0
+        self.match_rule: guest_cards.MatchRule | None = None
         info: Mapping[str, Any] = row["prospect_info"] or {}
         self.email: str | None = info.get("email")
         self.phone: str | None = info.get("phone")
         self.first_name = str(info.get("first_name") or "")
         self.last_name = str(info.get("last_name") or "")
+        self.booking = guest_cards.Booking(self.first_name, self.last_name, self.email, self.phone)
+        self.preferences = card_preferences(row.get("preferences"))
 
     def identity_keys(self) -> list[str]:
-        """Claim keys of the prospect's identity in this ResMan property: two tours of one new prospect synced at
-        once would otherwise both find no card and both create one."""
+        """Claim keys of the prospect's identity in this ResMan property: the email, and the phone with the last name
+        (the phone rule of guest_cards). Two tours of one new prospect synced at once would otherwise both find no
+        card and both create one."""
         scope = f"resman_prospect:{self.account}:{self.property}"
         keys = []
         if self.email:
-            keys.append(f"{scope}:email:{self.email.strip().lower()}")
-        phone = "".join(c for c in self.phone or "" if c.isdigit())[-10:]
+            keys.append(f"{scope}:email:{guest_cards.email_key(self.email)}")
+        phone = guest_cards.phone_key(self.phone)
         if phone:
-            keys.append(f"{scope}:phone:{phone}")
+            keys.append(f"{scope}:phone:{phone}:{guest_cards.name_key(self.last_name)}")
         return [tour_sync_repository.identity_key(key) for key in keys]
 
     # ---- finding --------------------------------------------------------------------------------------------
-    def locate(self) -> ResManProspect | None:
-        """The tour's guest card: by the stored ProspectID, else by email, then phone."""
+    def match(self) -> tuple[ResManProspect | None, guest_cards.MatchRule]:
+        """The tour's guest card by guest_cards' rules, and the rule that found it."""
         stored = self.row["resman_prospect_id"]
         if stored:
             found = self.client.get_prospect(self.account, self.property, str(stored))
             if found is not None:
-                return found
-        return self.client.find_prospect(self.account, self.property, email=self.email, phone=self.phone)
+                return found, "stored_id"
+        if self.email:
+            cards = guest_cards.with_email(
+                self.client.search_prospects(self.account, self.property, Email=self.email), self.booking
+            )
+            if cards:
+                return guest_cards.choose(cards, self.tag), "email"
+        if guest_cards.phone_key(self.phone) and self.phone:
+            cards = guest_cards.with_phone_and_last_name(
+                self.client.search_prospects(self.account, self.property, Phone=self.phone), self.booking
+            )
+            if cards:
+                return guest_cards.choose(cards, self.tag), "phone_last_name"
+        return None, "new"
+
+    def locate(self) -> ResManProspect | None:
+        card, rule = self.match()
+        if self.match_rule is None:  # the first look decides; a search again after a failure is no new match
+            self.match_rule = rule
+        return card
 
     def ours(self, prospect: ResManProspect, event_type: str) -> ResManEvent | None:
         """Our event of this type on the card: the stored appointment id, else the marker in its Comments."""
@@ -139,64 +182,94 @@ class TourSync:
         )
 
     # ---- posting --------------------------------------------------------------------------------------------
-    def customer(self, prospect: ResManProspect | None) -> LeadCustomer:
+    def customer(
+        self, prospect: ResManProspect | None, *, reactivate: bool = False, with_preferences: bool = False
+    ) -> LeadCustomer:
+        """The card as we post it: an existing card's own names, email and phone (only empty ones filled), its
+        own type (a `lost` card stays lost unless this post reactivates it for a new tour)."""
+        details = guest_cards.card_details(prospect, self.booking)
+        kept_type = prospect.customer_type if prospect is not None and prospect.customer_type else "prospect"
         return LeadCustomer(
-            first_name=self.first_name,
-            last_name=self.last_name,
-            email=self.email,
-            phone=self.phone,
-            # Never turn a card staff made `lost` back into a prospect.
-            customer_type=(prospect.customer_type if prospect and prospect.customer_type else "prospect"),
+            first_name=details.first_name,
+            last_name=details.last_name,
+            email=details.email,
+            phone=details.phone,
+            customer_type="prospect" if reactivate else kept_type,
             prospect_id=prospect.prospect_id if prospect else None,
             person_id=prospect.person_id if prospect else None,
+            preferences=self.preferences if with_preferences else None,
         )
 
-    def appointment_comments(self) -> str:
+    def appointment_comments(self, prospect: ResManProspect | None) -> str:
         parts = [self.tag, f"type: {self.row['tour_type']}"]
         if self.row["staff_notes"]:
             parts.append(f"notes: {self.row['staff_notes']}")
+        differing = guest_cards.differences(prospect, self.booking)
+        if differing:
+            parts.append("the chat gave other details than this card: " + ", ".join(differing))
         return "; ".join(parts)
 
-    def post_new(self, prospect: ResManProspect | None, event: LeadEvent) -> ResManProspect:
-        """Posts an event that ResMan will append (and a card when `prospect` is None). If the post fails where
-        ResMan may have acted on it, the card is searched again: the marker tells whether it landed."""
+    def post_new(
+        self, prospect: ResManProspect | None, events: Sequence[LeadEvent], *, reactivate: bool = False
+    ) -> ResManProspect:
+        """Posts events that ResMan will append (and a card when `prospect` is None); the last one is the event
+        to find afterwards. If the post fails where ResMan may have acted on it, the card is searched again: the
+        marker tells whether it landed."""
         self.posts += 1
+        wanted = events[-1].event_type
+        customer = self.customer(prospect, reactivate=reactivate,
+                                 with_preferences=wanted == self.appointment_type)
         try:
-            return self.client.post_lead(self.account, self.property, self.customer(prospect), [event])
+            return self.client.post_lead(self.account, self.property, customer, events)
         except ResManTransientError:
             again = self.locate() if prospect is None else self.client.get_prospect(
                 self.account, self.property, prospect.prospect_id
             )
-            if again is not None and self.ours(again, event.event_type) is not None:
+            if again is not None and self.ours(again, wanted) is not None:
                 logger.info("ResMan had taken the post before failing", extra={"tour_id": str(self.row["id"])})
                 return again
             raise
 
+    def preferences_stale(self, prospect: ResManProspect) -> bool:
+        """Whether the card lacks a preference the tour holds (or holds another value for it)."""
+        return self.preferences is not None and not preferences_held(prospect.preferences, self.preferences)
+
     def ensure_appointment(self) -> tuple[ResManProspect, ResManEvent]:
         when = self.row["scheduled_datetime"].astimezone(UTC)
-        comments = self.appointment_comments()
         prospect = self.locate()
+        comments = self.appointment_comments(prospect)
         existing = self.ours(prospect, self.appointment_type) if prospect else None
         if existing is None:
-            prospect = self.post_new(
-                prospect,
-                LeadEvent(self.appointment_type, when, comments=comments, transaction_source=self.source_id,
-                          first_contact=prospect is None),
-            )
+            events = []
+            # A returning prospect whose card staff marked lost: a new tour makes the card active again, the
+            # ReActivate logged before the appointment (so the old lost mark never cancels this tour).
+            reactivate = prospect is not None and guest_cards.is_lost(prospect)
+            if reactivate:
+                events.append(LeadEvent(self.reactivate_type, datetime.now(UTC),
+                                        comments=f"{self.tag}; returning prospect booked a tour",
+                                        transaction_source=self.source_id))
+            events.append(LeadEvent(self.appointment_type, when, comments=comments,
+                                    transaction_source=self.source_id, first_contact=prospect is None))
+            prospect = self.post_new(prospect, events, reactivate=reactivate)
             existing = self.ours(prospect, self.appointment_type)
             if existing is None:
                 raise SyncTransientError("ResMan's answer lacks the appointment just posted")
+            if reactivate and guest_cards.is_lost(prospect):
+                # The refresh would read the lost card as this tour's cancel: say so instead of losing the tour.
+                raise ResManPermanentError(
+                    f"ResMan kept the guest card lost after a {self.reactivate_type} event "
+                    "(check RESMAN_REACTIVATE_EVENT_TYPE)"
+                )
             return prospect, existing
         if prospect is None:  # unreachable: an existing appointment sits on a card; keeps mypy and bandit exact
             raise SyncTransientError("appointment without its card")
-        if existing.event_date != when or (existing.comments or "") != comments:
+        moved = existing.event_date != when or (existing.comments or "") != comments
+        if moved or self.preferences_stale(prospect):
             self.posts += 1
+            events = [LeadEvent(self.appointment_type, when, event_id=existing.event_id, comments=comments,
+                                transaction_source=self.source_id)] if moved else []
             prospect = self.client.post_lead(
-                self.account,
-                self.property,
-                self.customer(prospect),
-                [LeadEvent(self.appointment_type, when, event_id=existing.event_id, comments=comments,
-                           transaction_source=self.source_id)],
+                self.account, self.property, self.customer(prospect, with_preferences=True), events
             )
             existing = self.ours(prospect, self.appointment_type) or existing
         return prospect, existing
@@ -215,7 +288,7 @@ class TourSync:
             return prospect
         # Dated no earlier than `after`: a Show is read as the tour's outcome only when it follows the appointment.
         when = max(datetime.now(UTC), after) if after is not None else datetime.now(UTC)
-        return self.post_new(prospect, LeadEvent(event_type, when, comments=f"{self.tag}; {text}"))
+        return self.post_new(prospect, [LeadEvent(event_type, when, comments=f"{self.tag}; {text}")])
 
     def run(self) -> tuple[str | None, str | None]:
         """Brings ResMan to the row; returns the (prospect id, appointment id) to store."""
@@ -232,6 +305,46 @@ class TourSync:
         if status is TourStatus.COMPLETED:
             self.ensure_event(prospect, SHOW_EVENT, "tour completed", after=appointment.event_date)
         return prospect.prospect_id, appointment.event_id
+
+
+def card_preferences(stored: Mapping[str, Any] | None) -> ResManPreferences | None:
+    """The tour's preferences (its `preferences` JSON) as MITS CustomerPreferences text; None when it has none."""
+    if not stored:
+        return None
+    rent = stored.get("max_rent")
+    bedrooms = stored.get("bedrooms")
+    wishes = ResManPreferences(
+        target_move_in_date=stored.get("move_in_date") or None,
+        desired_num_bedrooms=None if bedrooms is None else str(int(bedrooms)),
+        desired_rent=None if rent is None else _money(rent),
+        comment=stored.get("comment") or None,
+    )
+    return None if wishes.is_empty() else wishes
+
+
+def _money(value: Any) -> str:
+    amount = Decimal(str(value))
+    return str(amount.quantize(Decimal(1))) if amount == amount.to_integral_value() else f"{amount:.2f}"
+
+
+def _same_number(held: str | None, wanted: str) -> bool:
+    try:
+        return held is not None and Decimal(held) == Decimal(wanted)
+    except ArithmeticError:
+        return False
+
+
+def preferences_held(card: ResManPreferences, wanted: ResManPreferences) -> bool:
+    """Whether the card already holds every preference `wanted` gives (numbers compared as numbers)."""
+    move_in, bedrooms, rent, comment = (
+        wanted.target_move_in_date, wanted.desired_num_bedrooms, wanted.desired_rent, wanted.comment
+    )
+    return (
+        (move_in is None or (card.target_move_in_date or "")[:10] == move_in)
+        and (bedrooms is None or _same_number(card.desired_num_bedrooms, bedrooms))
+        and (rent is None or _same_number(card.desired_rent, rent))
+        and (comment is None or (card.comment or "") == comment.strip())
+    )
 
 
 class TourBusyError(Exception):
@@ -283,8 +396,7 @@ def sync_tour(tour_id: UUID, message_version: int, client: ResManPort) -> SyncOu
             with db.transaction() as conn:
                 row = tour_sync_repository.load_tour_for_sync(conn, tour_id)
             if row is None:
-                logger.warning("sync for an unknown tour acknowledged", extra={"tour_id": str(tour_id)})
-                return SyncOutcome(tour_id, "missing")
+                return _sync_tombstone(tour_id, client)
             if row["synced_version"] >= min(int(row["version"]), message_version):
                 # This version (or a later one) is already in ResMan: a duplicate or late message.
                 return SyncOutcome(tour_id, "already_synced")
@@ -298,7 +410,8 @@ def sync_tour(tour_id: UUID, message_version: int, client: ResManPort) -> SyncOu
                 with db.transaction() as conn:
                     tour_sync_repository.mark_failed(conn, tour_id, version, reason)
                 return SyncOutcome(tour_id, "failed", reason=reason)
-            sync = TourSync(client, row, settings.resman_appointment_event_type, settings.resman_prospect_source_id)
+            sync = TourSync(client, row, settings.resman_appointment_event_type, settings.resman_prospect_source_id,
+                            settings.resman_reactivate_event_type)
             try:
                 with _claimed(sync.identity_keys(), holder):
                     prospect_id, appointment_id = sync.run()
@@ -307,16 +420,49 @@ def sync_tour(tour_id: UUID, message_version: int, client: ResManPort) -> SyncOu
                 with db.transaction() as conn:
                     tour_sync_repository.mark_failed(conn, tour_id, version, reason)
                 logger.warning("ResMan refused the tour", extra={"tour_id": str(tour_id), "reason": reason})
-                return SyncOutcome(tour_id, "failed", sync.posts, reason)
+                return SyncOutcome(tour_id, "failed", sync.posts, reason, sync.match_rule)
             except (ResManError, SyncTransientError) as error:
                 with db.transaction() as conn:
                     tour_sync_repository.record_attempt_failed(conn, tour_id, _reason(error))
                 raise SyncTransientError(_reason(error)) from error
             with db.transaction() as conn:
                 success = tour_sync_repository.mark_synced(conn, tour_id, version, prospect_id, appointment_id)
-            return SyncOutcome(tour_id, "synced" if success else "superseded", sync.posts)
+            return SyncOutcome(tour_id, "synced" if success else "superseded", sync.posts, match_rule=sync.match_rule)
     except (TourBusyError, DatabaseUnavailableError) as error:
         raise SyncTransientError(_reason(error)) from error
+
+
+def _sync_tombstone(tour_id: UUID, client: ResManPort) -> SyncOutcome:
+    """A tour deleted here (its conversation deleted): the Cancel still reaches ResMan, from its tombstone."""
+    with db.transaction() as conn:
+        stone = tombstones_repository.load_open(conn, tour_id)
+    if stone is None:
+        logger.warning("sync for an unknown tour acknowledged", extra={"tour_id": str(tour_id)})
+        return SyncOutcome(tour_id, "missing")
+    if not stone["resman_account_id"] or not stone["resman_property_id"]:
+        reason = "the property has no ResMan account or property id"
+        with db.transaction() as conn:
+            tombstones_repository.close(conn, tour_id, reason)
+        return SyncOutcome(tour_id, "failed", reason=reason)
+    settings = get_settings()
+    sync = TourSync(client, stone, settings.resman_appointment_event_type, settings.resman_prospect_source_id,
+                    settings.resman_reactivate_event_type)
+    try:
+        sync.run()  # status `cancelled`: posts the Cancel when ResMan holds the appointment, never creates a card
+    except ResManPermanentError as error:
+        reason = _reason(error)
+        with db.transaction() as conn:
+            tombstones_repository.close(conn, tour_id, reason)
+        logger.warning("ResMan refused a deleted tour's cancel", extra={"tour_id": str(tour_id), "reason": reason})
+        return SyncOutcome(tour_id, "failed", sync.posts, reason, sync.match_rule)
+    except (ResManError, SyncTransientError) as error:
+        with db.transaction() as conn:
+            tombstones_repository.record_attempt_failed(conn, tour_id, _reason(error))
+        raise SyncTransientError(_reason(error)) from error
+    with db.transaction() as conn:
+        tombstones_repository.close(conn, tour_id, None)
+    logger.info("deleted tour's cancel synced", extra={"tour_id": str(tour_id), "posts": sync.posts})
+    return SyncOutcome(tour_id, "synced", sync.posts, match_rule=sync.match_rule)
 
 
 @lru_cache(maxsize=4)
@@ -378,14 +524,19 @@ def sweep_pending(now: datetime | None = None, limit: int | None = None) -> Swee
     started = time.perf_counter()
     settings = get_settings()
     cutoff = (now or datetime.now(UTC)) - timedelta(seconds=settings.sweeper_pending_age_seconds)
+    limit = limit or settings.sweeper_batch_limit
     with db.transaction() as conn:
-        rows = tour_sync_repository.find_stale_pending(conn, cutoff, limit or settings.sweeper_batch_limit)
+        rows = tour_sync_repository.find_stale_pending(conn, cutoff, limit)
+        # Deleted tours whose Cancel has not reached ResMan yet (sql/041): their message names the tour id too.
+        stones = tombstones_repository.find_stale_open(conn, cutoff, max(limit - len(rows), 0))
         tour_sync_repository.prune_expired_claims(conn, now or datetime.now(UTC))
-    requests = [SyncRequest(row["id"], int(row["version"]), "sweeper") for row in rows]
+    requests = [SyncRequest(row["id"], int(row["version"]), "sweeper") for row in [*rows, *stones]]
     unsent = send_sync_requests(requests)
     sent_ids = [r.tour_id for r in requests if r not in unsent]
+    stone_ids = {row["id"] for row in stones}
     with db.transaction() as conn:
-        tour_sync_repository.touch_swept(conn, sent_ids)
-    report = SweepReport(len(rows), len(sent_ids), len(unsent), time.perf_counter() - started)
+        tour_sync_repository.touch_swept(conn, [t for t in sent_ids if t not in stone_ids])
+        tombstones_repository.touch_swept(conn, [t for t in sent_ids if t in stone_ids])
+    report = SweepReport(len(requests), len(sent_ids), len(unsent), time.perf_counter() - started)
     logger.info("pending tours swept", extra={"found": report.found, "sent": report.sent, "unsent": report.unsent})
     return report

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     resman_max_concurrency_per_account: int = Field(default=2, ge=1)
     resman_prospect_source_id: str | None = None
     resman_appointment_event_type: str = "Appointment"
+    # The MITS event that makes a `lost` guest card active again when a new tour is posted to it.
+    resman_reactivate_event_type: str = Field(default="ReActivate", min_length=1)
 
     cache_refresh_interval_minutes: int = Field(default=15, ge=1)
     refresh_horizon_days: int = Field(default=14, ge=1, le=365)

@@ -8,10 +8,14 @@ ResMan has no tour status (resman-api.md), so outcomes are read from a prospect'
   completed, whatever date a Show carries, as DomIQ's PATCH may set `completed` or `no_show` only once the tour
   has started. The Show's own date is not compared with our clock: ResMan's clock may run ahead of ours.
   (Waiting for the exact start instead would lose an early check-in: the watermark moves past its prospect.)
-- `cancelled`: a `Cancel` event listed after the tour's appointment event (ResMan lists a prospect's events in
-  the order they were logged; a Cancel names no appointment, so it cancels the appointment(s) logged before it,
-  except a Cancel we posted for another of the prospect's tours, which names that tour in its comments),
-  or the prospect turned `lost`. A Show wins over both: a prospect who toured and then was marked lost toured.
+- `cancelled`: only by what staff logged after the tour's appointment (ResMan lists a prospect's events in the
+  order they were logged). A `Cancel` event listed after it (a Cancel names no appointment, so it cancels the
+  appointment(s) logged before it, except a Cancel we posted for another of the prospect's tours, which names
+  that tour in its comments); or a lost mark after it: the card is `lost` now (the sync reactivates a lost card
+  in the very post that adds a new tour's appointment, so a card lost now was marked lost after it), or a
+  reactivation (RESMAN_REACTIVATE_EVENT_TYPE) is logged after it (the card was lost in between; another tour
+  reactivated it). A lost mark or a Cancel logged before the appointment (a returning prospect) never cancels
+  the tour. A Show wins over both: a prospect who toured and then was marked lost toured.
 - `no_show`: the appointment plus the grace period passed with neither (decided from our own rows, since the
   prospect may not have changed in ResMan at all).
 
@@ -99,7 +103,8 @@ def appointment_index(tour: TourState, prospect: ResManProspectLike, appointment
 
 
 def resman_outcome(
-    tour: TourState, prospect: ResManProspectLike, appointment_type: str, now: datetime
+    tour: TourState, prospect: ResManProspectLike, appointment_type: str, now: datetime,
+    reactivate_type: str = "ReActivate",
 ) -> TourStatus | None:
     """The status ResMan gives the tour at `now`, or None when ResMan says nothing new about it."""
     if tour.resman_prospect_id != prospect.prospect_id:
@@ -112,7 +117,9 @@ def resman_outcome(
     shown = any(
         _is(e, SHOW_EVENT) and e.event_date is not None and e.event_date >= start - SHOW_EARLY_TOLERANCE for e in events
     ) and now >= start - SHOW_EARLY_TOLERANCE
-    cancelled = any(_cancels(e, tour.id) for e in events[index + 1 :]) or _is_lost(prospect)
+    later = events[index + 1 :]
+    lost_after = _is_lost(prospect) or any(_is(e, reactivate_type) for e in later)
+    cancelled = lost_after or any(_cancels(e, tour.id) for e in later)
     outcome = TourStatus.COMPLETED if shown else TourStatus.CANCELLED if cancelled else None
     return outcome if outcome is not None and allowed(tour.status, outcome) else None
 
@@ -141,6 +148,7 @@ def decide_outcomes(
     grace: timedelta,
     *,
     no_shows: bool,
+    reactivate_type: str = "ReActivate",
 ) -> dict[UUID, TourStatus]:
     """New statuses by tour id: ResMan's outcomes first, then no-shows among the tours still active (only when
     `no_shows`: ResMan has been read up to `now`, so a missing Show is really missing)."""
@@ -148,7 +156,9 @@ def decide_outcomes(
     changes: dict[UUID, TourStatus] = {}
     for tour in tours:
         prospect = by_prospect.get(tour.resman_prospect_id) if tour.resman_prospect_id else None
-        outcome = None if prospect is None else resman_outcome(tour, prospect, appointment_type, now)
+        outcome = (
+            None if prospect is None else resman_outcome(tour, prospect, appointment_type, now, reactivate_type)
+        )
         if outcome is None and no_shows and is_no_show(tour, now, grace):
             outcome = TourStatus.NO_SHOW
         if outcome is not None:

@@ -59,6 +59,7 @@ def load_tour_for_sync(conn: Connection, tour_id: UUID) -> dict[str, Any] | None
     """The tour's current row with its property's ResMan ids and time zone."""
     return conn.execute(
         b"SELECT t.id, t.property_id, t.tour_type, t.scheduled_datetime, t.status, t.prospect_info, t.staff_notes, "
+        b"t.preferences, "
         b"t.sync_status, t.version, t.synced_version, t.sync_attempts, t.resman_prospect_id, "
         b"t.resman_appointment_id, s.resman_account_id, s.resman_property_id, s.timezone "
         b"FROM tour_booking_sync t LEFT JOIN tour_schedule s ON s.property_id = t.property_id WHERE t.id = %s",

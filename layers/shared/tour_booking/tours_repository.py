@@ -38,8 +38,8 @@ class ConversationMissingError(Exception):
 
 _TOUR_COLUMNS = (
     b"t.id, t.conversation_id, t.property_id, t.resman_appointment_id, t.resman_prospect_id, t.tour_type, "
-    b"t.scheduled_datetime, t.scheduled_end, t.status, t.prospect_info, t.staff_notes, t.sync_status, t.version, "
-    b"t.synced_version, t.sync_attempts, t.last_sync_error, t.last_synced_at, t.created_at, t.updated_at"
+    b"t.scheduled_datetime, t.scheduled_end, t.status, t.prospect_info, t.staff_notes, t.preferences, t.sync_status, "
+    b"t.version, t.synced_version, t.sync_attempts, t.last_sync_error, t.last_synced_at, t.created_at, t.updated_at"
 )
 # The property's zone comes along, so times are answered with the property's local offset.
 _TOUR_SELECT = (
@@ -68,8 +68,9 @@ def insert_tour(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
     try:
         row = conn.execute(
             b"WITH t AS (INSERT INTO tour_booking_sync (conversation_id, property_id, tour_type, scheduled_datetime, "
-            b"scheduled_end, prospect_info, staff_notes) VALUES (%(conversation_id)s, %(property_id)s, %(tour_type)s, "
-            b"%(scheduled_datetime)s, %(scheduled_end)s, %(prospect_info)s, %(staff_notes)s) RETURNING *) "
+            b"scheduled_end, prospect_info, staff_notes, preferences) VALUES (%(conversation_id)s, %(property_id)s, "
+            b"%(tour_type)s, %(scheduled_datetime)s, %(scheduled_end)s, %(prospect_info)s, %(staff_notes)s, "
+            b"%(preferences)s) RETURNING *) "
             b"SELECT "
             + _TOUR_COLUMNS
             + b", s.timezone FROM t LEFT JOIN tour_schedule s ON s.property_id = t.property_id",

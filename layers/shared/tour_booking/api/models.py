@@ -10,9 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from tour_booking.models.enums import TourStatus, TourType
 from tour_booking.models.schedule import TourSchedule, is_iana_zone
 from tour_booking.models.time_bounds import INSTANT_RANGE, Instant
-from tour_booking.models.tour import Prospect, Tour
-
-StaffNotes = Annotated[str, Field(max_length=4000)]
+from tour_booking.models.tour import Preferences, Prospect, StaffNotes, Tour
 
 
 def _storable(value: Any) -> Any:
@@ -79,7 +77,9 @@ class CreateTourRequest(_StorableText):
     tour_type: TourType
     scheduled_datetime: Annotated[Instant, Field(description=f"ISO 8601 with an offset; {INSTANT_RANGE}")]
     prospect: Prospect
-    staff_notes: StaffNotes | None = None
+    # repr=False like the prospect's fields: notes may carry personal details (a gate code, a phone number).
+    staff_notes: Annotated[StaffNotes | None, Field(repr=False)] = None
+    preferences: Preferences | None = None
 
 
 class UpdateTourRequest(_StorableText):
@@ -88,12 +88,16 @@ class UpdateTourRequest(_StorableText):
     scheduled_datetime: Annotated[Instant, Field(description=f"ISO 8601 with an offset; {INSTANT_RANGE}")] | None = None
     tour_type: TourType | None = None
     status: TourStatus | None = None
-    staff_notes: StaffNotes | None = None
+    # repr=False like the prospect's fields: notes may carry personal details (a gate code, a phone number).
+    staff_notes: Annotated[StaffNotes | None, Field(repr=False)] = None
+    preferences: Annotated[
+        Preferences | None, Field(description="replaces the stored preferences; null clears them")
+    ] = None
 
     @model_validator(mode="after")
     def _something_to_change(self) -> UpdateTourRequest:
         if not self.model_fields_set:
-            raise ValueError("give at least one of scheduled_datetime, tour_type, status, staff_notes")
+            raise ValueError("give at least one of scheduled_datetime, tour_type, status, staff_notes, preferences")
         for field in ("scheduled_datetime", "tour_type", "status"):
             if field in self.model_fields_set and getattr(self, field) is None:
                 raise ValueError(f"{field} cannot be null")

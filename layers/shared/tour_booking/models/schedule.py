@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tour_booking.models.enums import TourType
+from tour_booking.models.xml_text import ResManText
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -40,7 +41,8 @@ class Blackout(BaseModel):
 
     start_date: date
     end_date: date
-    reason: Annotated[str, Field(max_length=500)] | None = None
+    # Text XML 1.0 can carry, should a blackout's reason ever travel to ResMan (models.xml_text).
+    reason: Annotated[ResManText, Field(max_length=500)] | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> Blackout:

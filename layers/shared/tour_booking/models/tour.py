@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 from tour_booking.models.enums import SyncStatus, TourStatus, TourType
+from tour_booking.models.xml_text import ResManText, xml_text
 
-Name = Annotated[str, Field(min_length=1, max_length=100)]
+# Names, email and phone travel to ResMan's guest card: text XML 1.0 can carry (models.xml_text).
+Name = Annotated[ResManText, Field(min_length=1, max_length=100)]
 # E.164-ish: digits with optional +, spaces, dots, dashes and parentheses; 7 to 15 digits checked below.
-Phone = Annotated[str, Field(min_length=7, max_length=25, pattern=r"^\+?[0-9 ().-]+$")]
+Phone = Annotated[ResManText, Field(min_length=7, max_length=25, pattern=r"^\+?[0-9 ().-]+$")]
+Email = Annotated[EmailStr, AfterValidator(xml_text)]
+StaffNotes = Annotated[ResManText, Field(max_length=4000)]
 
 
 class Prospect(BaseModel):
@@ -21,7 +25,7 @@ class Prospect(BaseModel):
 
     first_name: Annotated[Name, Field(repr=False)]
     last_name: Annotated[Name, Field(repr=False)]
-    email: Annotated[EmailStr | None, Field(max_length=254, repr=False)] = None
+    email: Annotated[Email | None, Field(max_length=254, repr=False)] = None
     phone: Annotated[Phone | None, Field(repr=False)] = None
 
     @model_validator(mode="after")
@@ -31,6 +35,22 @@ class Prospect(BaseModel):
         if self.phone is not None and not 7 <= sum(c.isdigit() for c in self.phone) <= 15:
             raise ValueError("phone must hold 7 to 15 digits")
         return self
+
+
+class Preferences(BaseModel):
+    """What the prospect told the chat about what they want, for the guest card's MITS CustomerPreferences
+    (TargetMoveInDate, DesiredNumBedrooms, DesiredRent, Comment). Every field is optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    move_in_date: Annotated[date | None, Field(description="target move-in date, YYYY-MM-DD")] = None
+    bedrooms: Annotated[int | None, Field(ge=0, le=10, description="desired number of bedrooms")] = None
+    max_rent: Annotated[
+        float | None, Field(ge=0, le=10_000_000, allow_inf_nan=False, description="desired rent at most")
+    ] = None
+    comment: Annotated[
+        ResManText | None, Field(max_length=1000, repr=False, description="what the prospect told the chat")
+    ] = None
 
 
 class Tour(BaseModel):
@@ -47,6 +67,7 @@ class Tour(BaseModel):
     status: TourStatus
     prospect_info: Prospect
     staff_notes: str | None
+    preferences: Preferences | None
     sync_status: SyncStatus
     version: int
     synced_version: int

@@ -285,19 +285,6 @@ class ResManClient:
         found = self.search_prospects(account_id, property_id, ProspectID=prospect_id)
         return next((p for p in found if p.prospect_id == prospect_id), None)
 
-    def find_prospect(
-        self, account_id: str, property_id: str, *, email: str | None = None, phone: str | None = None
-    ) -> ResManProspect | None:
-        """The guest card of this email, else of this phone; when several match, the oldest (lowest id wins,
-        so every caller picks the same card)."""
-        for field, value in (("Email", email), ("Phone", phone)):
-            if not value:
-                continue
-            found = self.search_prospects(account_id, property_id, **{field: value})
-            if found:
-                return min(found, key=_id_order)
-        return None
-
     def post_lead(
         self,
         account_id: str,
@@ -343,10 +330,6 @@ class ResManClient:
 
     def get_lost_prospect_reasons(self, account_id: str, property_id: str) -> list[ResManNamedItem]:
         return self._named("Leasing/GetLostProspectReasons", "LostProspectReasons", account_id, property_id)
-
-
-def _id_order(prospect: ResManProspect) -> tuple[int, str]:
-    return (0, f"{int(prospect.prospect_id):020d}") if prospect.prospect_id.isdigit() else (1, prospect.prospect_id)
 
 
 def _seconds(header: str | None) -> float | None:

@@ -1,7 +1,8 @@
 """MITS Lead Management 4.0 XML, as ResMan reads and answers it (resman-api.md), with xml.etree only.
 
 Building: one `LeadManagement/Prospects/Prospect` with a `Customers/Customer`, the ResMan ids when known (so
-ResMan updates the guest card instead of creating a new one) and the events to append or update. Event dates
+ResMan updates the guest card instead of creating a new one), the `CustomerPreferences` to set (only the
+elements given: the others stay as the card holds them) and the events to append or update. Event dates
 are sent in UTC with an explicit `Z`: ResMan interprets appointment times as UTC.
 
 Parsing is defensive: an answer that is not XML, or not the shape expected, raises MitsParseError (the client
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from tour_booking.resman.models import ResManEvent, ResManProspect
+from tour_booking.resman.models import ResManEvent, ResManPreferences, ResManProspect
 
 ORGANIZATION = "ResMan"
 
@@ -46,6 +47,7 @@ class LeadCustomer:
     customer_type: str = "prospect"
     prospect_id: str | None = None
     person_id: str | None = None
+    preferences: ResManPreferences | None = None
 
 
 def utc_text(moment: datetime) -> str:
@@ -83,6 +85,8 @@ def build_lead(customer: LeadCustomer, events: Sequence[LeadEvent]) -> str:
         ET.SubElement(ET.SubElement(person, "Phone", Type="cell"), "PhoneNumber").text = customer.phone
     if customer.email:
         ET.SubElement(person, "Email").text = customer.email
+    if customer.preferences is not None and not customer.preferences.is_empty():
+        _add_preferences(prospect, customer.preferences)
     if events:
         container = ET.SubElement(prospect, "Events")
         for event in events:
@@ -99,6 +103,15 @@ def build_lead(customer: LeadCustomer, events: Sequence[LeadEvent]) -> str:
             if event.comments:
                 ET.SubElement(node, "Comments").text = event.comments
     return ET.tostring(root, encoding="unicode")
+
+
+def _add_preferences(prospect: ET.Element, wishes: ResManPreferences) -> None:
+    """`CustomerPreferences` with only the elements given: ResMan keeps the card's others."""
+    node = ET.SubElement(prospect, "CustomerPreferences")
+    for tag, value in (("TargetMoveInDate", wishes.target_move_in_date), ("DesiredRent", wishes.desired_rent),
+                       ("DesiredNumBedrooms", wishes.desired_num_bedrooms), ("Comment", wishes.comment)):
+        if value:
+            ET.SubElement(node, tag).text = value
 
 
 def parse_document(text: str) -> ET.Element:
@@ -158,6 +171,12 @@ def parse_prospect(node: ET.Element) -> ResManProspect:
         last_name=_text(customer, "Name/LastName"),
         modified_at=parse_time(_text(node, "LastModifiedDate") or node.get("LastModifiedDate")),
         events=events,
+        preferences=ResManPreferences(
+            target_move_in_date=_text(node, "CustomerPreferences/TargetMoveInDate"),
+            desired_num_bedrooms=_text(node, "CustomerPreferences/DesiredNumBedrooms"),
+            desired_rent=_text(node, "CustomerPreferences/DesiredRent"),
+            comment=_text(node, "CustomerPreferences/Comment"),
+        ),
     )
 
 

@@ -38,6 +38,19 @@ class ResManEvent:
 
 
 @dataclass(frozen=True)
+class ResManPreferences:
+    """A guest card's MITS `CustomerPreferences`, as text the way ResMan holds it (None: not set)."""
+
+    target_move_in_date: str | None = None
+    desired_num_bedrooms: str | None = None
+    desired_rent: str | None = None
+    comment: str | None = None
+
+    def is_empty(self) -> bool:
+        return not any((self.target_move_in_date, self.desired_num_bedrooms, self.desired_rent, self.comment))
+
+
+@dataclass(frozen=True)
 class ResManProspect:
     """A guest card. `customer_type` is the MITS `Customer Type` lower-cased (`prospect`, `lost`, ...)."""
 
@@ -50,6 +63,7 @@ class ResManProspect:
     last_name: str | None = None
     modified_at: datetime | None = None
     events: Sequence[ResManEvent] = field(default_factory=tuple)
+    preferences: ResManPreferences = field(default_factory=ResManPreferences)
 
     def event(self, event_id: str) -> ResManEvent | None:
         return next((e for e in self.events if e.event_id == event_id), None)
