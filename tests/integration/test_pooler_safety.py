@@ -26,6 +26,7 @@ from tests.integration.resman_fixtures import (
 from tools.resman_double import DoubleHandle, Fault
 from tour_booking import db
 from tour_booking.errors import DatabaseUnavailableError
+from tour_booking.resman.client import get_resman_client
 from tour_booking.settings import get_settings
 
 __all__ = ["client", "double", "resman_env"]
@@ -44,6 +45,7 @@ def _container(event: dict[str, Any], barrier: Any, answers: Any) -> None:
 def _deliver_at_once(events: list[dict[str, Any]]) -> list[list[str]]:
     """Each event handled by its own process, all released together, as Lambda containers would."""
     db.close()
+    get_resman_client.cache_clear()  # a client cached by an earlier test would point at that test's double
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(len(events))
     answers = context.Queue()
@@ -118,6 +120,7 @@ def test_a_crashed_containers_claim_expires_by_itself(clean_db: str, double: Dou
                      (f"tour:{tour}", uuid.uuid4()))
     monkeypatch.setenv("SYNC_CLAIM_WAIT_SECONDS", "0")
     get_settings.cache_clear()
+    get_resman_client.cache_clear()
 
     # when its message comes while the claim is live, it is left to SQS's retry
     assert lambda_handler(sqs_event((tour, 1)), LambdaContext())["batchItemFailures"] != []

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 
 import boto3
+import certifi
 import pytest
 from moto import mock_aws
 from psycopg.conninfo import conninfo_to_dict
@@ -70,4 +71,6 @@ def test_rds_secret_with_the_proxy_endpoint_in_front(aws_env: None, monkeypatch:
     assert params["user"] == "tour_booking"
     assert params["password"] == "s3cr3t p@ss"
     assert params["dbname"] == "domiq"
-    assert params["sslmode"] == "require"
+    # and TLS verifies the proxy's name and certificate against certifi's bundle (Amazon Trust Services roots)
+    assert params["sslmode"] == "verify-full"
+    assert params["sslrootcert"] == certifi.where()
