@@ -50,14 +50,14 @@ def _tours(url: str, property_id: uuid.UUID, count: int) -> list[uuid.UUID]:
     return ids
 
 
-def main() -> None:  # noqa: PLR0915 - one linear script
+def main() -> None:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "TourBooking")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     from psycopg.rows import dict_row
 
-    from functions.resman_sync.app import lambda_handler
     from bench.database import scratch_database
+    from functions.resman_sync.app import lambda_handler
     from tools.local_lambda import LambdaContext
     from tools.resman_double import Fault, start_double
     from tour_booking import db

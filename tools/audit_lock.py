@@ -43,14 +43,15 @@ class _ReleaseOrProjectPage:
         return getattr(self._session, name)
 
 
-class ProjectPageFallbackService(PyPIService):
+class ProjectPageFallbackService(PyPIService):  # type: ignore[misc]  # pip-audit is untyped
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.session = _ReleaseOrProjectPage(self.session)  # type: ignore[assignment]
+        # pip-audit's session, wrapped (set through __dict__: pip-audit's attribute carries no usable type)
+        self.__dict__["session"] = _ReleaseOrProjectPage(self.__dict__["session"])
 
 
 def main(argv: list[str]) -> None:
-    _cli.PyPIService = ProjectPageFallbackService  # type: ignore[misc]
+    _cli.PyPIService = ProjectPageFallbackService
     sys.argv = ["pip-audit", "--vulnerability-service", "pypi", *argv]
     _cli.audit()
 
