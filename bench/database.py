@@ -14,12 +14,15 @@ from contextlib import contextmanager
 
 
 def _forget_environment() -> None:
-    """Drops what was built from the environment: settings, clients, this thread's database connection."""
-    from tour_booking import db, sync_queue
+    """Drops what was built from the environment: settings, clients, this thread's database connection and the
+    worker pools, whose threads keep connections to the database they first used."""
+    from tour_booking import cache_refresh, db, resman_sync, sync_queue
     from tour_booking.resman.client import get_resman_client
     from tour_booking.settings import get_settings
 
     db.close()
+    cache_refresh._executor.cache_clear()
+    resman_sync._executor.cache_clear()
     get_settings.cache_clear()
     get_resman_client.cache_clear()
     sync_queue._sqs.cache_clear()
