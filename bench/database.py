@@ -47,12 +47,11 @@ def scratch_database() -> Iterator[str]:
     from tests.database import scratch_database as scratch_on
     from tools.embedded_postgres import database_url
     from tour_booking.migrations import apply_migrations
-    from tour_booking.settings import get_settings
 
     with module_environment(), database_url() as server, scratch_on(server) as url:
         apply_migrations(url, SQL_DIR)
         os.environ["DATABASE_URL"] = url
-        get_settings.cache_clear()
+        _forget_environment()  # nothing built before (by another module, or a test) reaches the old database
         try:
             yield url
         finally:
