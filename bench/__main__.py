@@ -1,4 +1,5 @@
-"""Runs every benchmark module of this package that has a `main()`, or those named on the command line."""
+"""Runs every benchmark module of this package that has a `main()`, or those named on the command line, one after
+the other in this process: each finds the environment as the one before it found it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import pkgutil
 import sys
 
 import bench
+from bench.database import module_environment
 
 
 def main(argv: list[str]) -> int:
@@ -17,7 +19,8 @@ def main(argv: list[str]) -> int:
         if runner is None:
             continue
         print(f"\n== bench.{name} ==", flush=True)
-        runner()
+        with module_environment():
+            runner()
     return 0
 
 

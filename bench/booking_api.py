@@ -311,21 +311,15 @@ def _zone() -> Any:
 def main() -> None:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
     os.environ.pop("SYNC_QUEUE_URL", None)
-    from tests.database import SQL_DIR, scratch_database
-    from tools.embedded_postgres import database_url
+    from bench.database import scratch_database
     from tour_booking import db
-    from tour_booking.migrations import apply_migrations
-    from tour_booking.settings import get_settings
 
     properties = int(os.environ.get("BENCH_PROPERTIES", "10000"))
     big = int(os.environ.get("BENCH_TOURS", "1000000"))
     samples = int(os.environ.get("BENCH_SAMPLES", "2000"))
     small = min(10_000, big)
     results: dict[int, dict[str, dict[str, float]]] = {}
-    with database_url() as server, scratch_database(server) as url:
-        apply_migrations(url, SQL_DIR)
-        os.environ["DATABASE_URL"] = url
-        get_settings.cache_clear()
+    with scratch_database() as url:
         bench = Bench(url, properties, samples)
         bench.build()
         for total in (small, big):

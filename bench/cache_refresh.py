@@ -93,17 +93,13 @@ def _report(label: str, seconds: float, properties: int, target: float | None) -
 
 def main() -> None:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
-    from tests.database import SQL_DIR, scratch_database
-    from tools.embedded_postgres import database_url
+    from bench.database import scratch_database
     from tour_booking import cache_refresh, db
-    from tour_booking.migrations import apply_migrations
     from tour_booking.settings import get_settings
 
     properties = int(os.environ.get("BENCH_REFRESH_PROPERTIES", "1000"))
     latency = int(os.environ.get("BENCH_RESMAN_LATENCY_MS", "100")) / 1000
-    with database_url() as server, scratch_database(server) as url:
-        apply_migrations(url, SQL_DIR)
-        os.environ["DATABASE_URL"] = url
+    with scratch_database() as url:
         os.environ["REFRESH_HORIZON_DAYS"] = "14"
         get_settings.cache_clear()
         _seed(url, properties)

@@ -50,19 +50,17 @@ def _tours(url: str, property_id: uuid.UUID, count: int) -> list[uuid.UUID]:
     return ids
 
 
-def main() -> None:  # noqa: PLR0915 - one linear script
+def main() -> None:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
     os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "TourBooking")
     os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     from psycopg.rows import dict_row
 
+    from bench.database import scratch_database
     from functions.resman_sync.app import lambda_handler
-    from tests.database import SQL_DIR, scratch_database
-    from tools.embedded_postgres import database_url
     from tools.local_lambda import LambdaContext
     from tools.resman_double import Fault, start_double
     from tour_booking import db
-    from tour_booking.migrations import apply_migrations
     from tour_booking.models.schedule import TourSchedule
     from tour_booking.resman.client import ResManClient
     from tour_booking.schedules_repository import put_schedule
@@ -73,9 +71,8 @@ def main() -> None:  # noqa: PLR0915 - one linear script
     double.state.add_property(ACCOUNT, RESMAN_PROPERTY)
     double.state.add_fault(Fault("latency", seconds=latency))
     try:
-        with database_url() as server, scratch_database(server) as url:
-            apply_migrations(url, SQL_DIR)
-            os.environ.update({"DATABASE_URL": url, "RESMAN_BASE_URL": double.url,
+        with scratch_database() as url:
+            os.environ.update({"RESMAN_BASE_URL": double.url,
                                "RESMAN_INTEGRATION_PARTNER_ID": "partner", "RESMAN_API_KEY": "key"})
             import psycopg
 

@@ -350,34 +350,82 @@ def configure_aws() -> None:
         os.environ.pop(name, None)
 
 
+def local_overrides(
+    database_url: str, sqs_url: str, queue_url: str, resman_url: str | None, refresh: float
+) -> dict[str, str]:
+    """What must point at the local stack instead of AWS, in every function's environment."""
+    values = {
+        "DATABASE_URL": database_url,
+        "SYNC_QUEUE_URL": queue_url,
+        "AWS_ENDPOINT_URL": sqs_url,
+        "RESMAN_INTEGRATION_PARTNER_ID": demo_data.RESMAN_INTEGRATION_PARTNER_ID,
+        "RESMAN_API_KEY": demo_data.RESMAN_API_KEY,
+        "RESMAN_PROSPECT_SOURCE_ID": demo_data.RESMAN_PROSPECT_SOURCE_ID,
+        "CACHE_REFRESH_INTERVAL_MINUTES": str(max(1, math.ceil(refresh / 60))),
+        "POWERTOOLS_SERVICE_NAME": "tour-booking",
+        "POWERTOOLS_METRICS_NAMESPACE": "TourBooking",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+    if resman_url:
+        values["RESMAN_BASE_URL"] = resman_url
+    return values
+
+
 def configure_environment(
     database_url: str, sqs_url: str, queue_url: str, resman_url: str | None, refresh: float
-) -> None:
-    """What the handlers read through get_settings(), set before any of them runs."""
+) -> dict[str, str]:
+    """The process's environment, set before any handler runs (what Powertools and boto3 read); returns the
+    local overrides, which each function's own environment takes too (see function_variables)."""
     from tour_booking.settings import get_settings  # noqa: PLC0415
 
     configure_aws()
-    os.environ.update(
-        {
-            "DATABASE_URL": database_url,
-            "SYNC_QUEUE_URL": queue_url,
-            "AWS_ENDPOINT_URL": sqs_url,
-            "RESMAN_INTEGRATION_PARTNER_ID": demo_data.RESMAN_INTEGRATION_PARTNER_ID,
-            "RESMAN_API_KEY": demo_data.RESMAN_API_KEY,
-            "RESMAN_PROSPECT_SOURCE_ID": demo_data.RESMAN_PROSPECT_SOURCE_ID,
-            "CACHE_REFRESH_INTERVAL_MINUTES": str(max(1, math.ceil(refresh / 60))),
-            "POWERTOOLS_SERVICE_NAME": "tour-booking",
-            "POWERTOOLS_METRICS_NAMESPACE": "TourBooking",
-            "POWERTOOLS_TRACE_DISABLED": "true",
-            "POWERTOOLS_METRICS_DISABLED": "true",
-        }
-    )
+    overrides = local_overrides(database_url, sqs_url, queue_url, resman_url, refresh)
+    os.environ.update(overrides)
     for name in ("DB_SECRET_ARN", "RESMAN_SECRET_ARN"):
         os.environ.pop(name, None)
-    if resman_url:
-        os.environ["RESMAN_BASE_URL"] = resman_url
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "INFO")
     get_settings.cache_clear()
+    return overrides
+
+
+def function_variables(logical_id: str, overrides: dict[str, str]) -> dict[str, str]:
+    """The function's environment in AWS (template.yaml's Variables, where they resolve without a deploy), with
+    the local overrides in place of what points at AWS. A variable only a deploy resolves (a secret's ARN, the
+    proxy endpoint) is left out."""
+    from tools import sam_template  # noqa: PLC0415
+
+    declared = sam_template.function_environment(logical_id)
+    variables = {name: value for name, value in declared.items() if value is not None}
+    variables.update(overrides)
+    return variables
+
+
+def local_function(
+    stack: ExitStack,
+    logical_id: str,
+    handler: str | Callable[[Any, Any], Any],
+    *,
+    part_name: str,
+    concurrency: int,
+    overrides: dict[str, str],
+) -> Any:
+    """The function as template.yaml declares it (timeout, memory, environment), stopped with the stack."""
+    from tools import sam_template  # noqa: PLC0415
+    from tools.local_lambda import LocalFunction  # noqa: PLC0415
+
+    local = LocalFunction(
+        logical_id,
+        handler,
+        part=part_name,
+        timeout_seconds=float(sam_template.function_setting(logical_id, "Timeout") or 3),
+        memory_mb=int(sam_template.function_setting(logical_id, "MemorySize") or 128),
+        concurrency=concurrency,
+        on_container_exit=_close_database_connection,
+        environment=function_variables(logical_id, overrides),
+    )
+    stack.callback(in_part(part_name, local.stop, logical_id))
+    return local
 
 
 def _close_database_connection() -> None:
@@ -411,7 +459,7 @@ def start_stack(options: Options, stack: ExitStack, stop: threading.Event) -> tu
     from tour_booking.settings import get_settings  # noqa: PLC0415
 
     refresh_seconds = options.refresh_seconds or get_settings().cache_refresh_interval_minutes * 60.0
-    configure_environment(database_url, sqs_url, queues.url, resman_url, refresh_seconds)
+    overrides = configure_environment(database_url, sqs_url, queues.url, resman_url, refresh_seconds)
 
     with part("db"):
         from tour_booking import db  # noqa: PLC0415
@@ -422,16 +470,9 @@ def start_stack(options: Options, stack: ExitStack, stop: threading.Event) -> tu
         logger.info("demo property %s and conversation %s ready", demo_data.PROPERTY_ID, demo_data.CONVERSATION_ID)
 
     def function(logical_id: str, handler: str, part_name: str, concurrency: int) -> LocalFunction:
-        local = LocalFunction(
-            logical_id,
-            handler,
-            part=part_name,
-            timeout_seconds=float(sam_template.function_setting(logical_id, "Timeout") or 3),
-            memory_mb=int(sam_template.function_setting(logical_id, "MemorySize") or 128),
-            concurrency=concurrency,
-            on_container_exit=_close_database_connection,
+        local: LocalFunction = local_function(
+            stack, logical_id, handler, part_name=part_name, concurrency=concurrency, overrides=overrides
         )
-        stack.callback(in_part(part_name, local.stop, logical_id))
         return local
 
     event_source = sam_template.sqs_event_source()

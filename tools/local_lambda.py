@@ -1,7 +1,9 @@
 """Runs a function's `lambda_handler` locally the way Lambda does: warm containers, a context, a timeout.
 
 Each "container" is a long-lived thread that handles one invocation at a time, so the handler keeps its
-thread-local database connection across invocations exactly as a warm Lambda container keeps its one.
+thread-local database connection across invocations exactly as a warm Lambda container keeps its one. Each
+invocation runs inside the function's own environment (`environment`, e.g. template.yaml's Variables), which
+the code reads through tour_booking.settings.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from typing import Any
 
 from tools.local_logs import set_part
+from tour_booking.settings import function_environment
 
 logger = logging.getLogger("tools.local_lambda")
 
@@ -88,8 +91,10 @@ class LocalFunction:
         memory_mb: int = 512,
         concurrency: int = 1,
         on_container_exit: Callable[[], None] | None = None,
+        environment: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name
+        self.environment = dict(environment or {})
         self.part = part
         self.timeout_seconds = timeout_seconds
         self.memory_mb = memory_mb
@@ -133,7 +138,8 @@ class LocalFunction:
         # One REPORT line per invocation (Lambda also writes START and END; the combined log needs less).
         try:
             # Lambda hands the handler a fresh deserialized event; so does this.
-            result = self._resolve()(json.loads(json.dumps(event)), context)
+            with function_environment(self.environment):
+                result = self._resolve()(json.loads(json.dumps(event)), context)
             json.dumps(result)  # Lambda fails an answer it cannot serialize
         except Exception as error:
             logger.exception("[ERROR] %s: %s", type(error).__name__, error)

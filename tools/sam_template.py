@@ -1,5 +1,6 @@
 """What the local stack reads from template.yaml, so that it runs the functions as the template wires them:
-the API's routes and their API-key requirement, the queue's settings, the schedules and function limits."""
+the API's routes and their API-key requirement, the queue's settings, the schedules, function limits and each
+function's environment."""
 
 from __future__ import annotations
 
@@ -95,6 +96,31 @@ def function_setting(function_id: str, name: str, template: Path = TEMPLATE) -> 
     if name in own:
         return own[name]
     return load(template).get("Globals", {}).get("Function", {}).get(name)
+
+
+def function_environment(function_id: str, template: Path = TEMPLATE) -> dict[str, str | None]:
+    """A function's Environment Variables (the Globals' and its own, its own winning), as a deploy resolves
+    them where the template alone says their value: a plain value, or the Default of the Parameter it names.
+    None for the rest (another resource, a Parameter without a Default, !Sub): only a deploy knows them."""
+    document = load(template)
+    parameters: dict[str, Any] = document.get("Parameters", {})
+    declared: dict[str, Any] = dict(
+        document.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    )
+    declared.update(resource(function_id, template).get("Environment", {}).get("Variables", {}))
+    return {name: _resolved(value, parameters) for name, value in declared.items()}
+
+
+def _resolved(value: Any, parameters: dict[str, Any]) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        parameter = parameters.get(str(value["Ref"]))
+        if isinstance(parameter, dict) and "Default" in parameter:
+            return _resolved(parameter["Default"], parameters)
+    return None
 
 
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")

@@ -21,6 +21,7 @@ Per property:
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -153,8 +154,11 @@ def refresh_all(source: ProspectSource | None, now: datetime | None = None) -> R
         properties = schedules_repository.list_active_schedules(conn)
         # Housekeeping rides on the schedule: replays past their TTL are already ignored, this bounds the table.
         expired_keys = idempotency_repository.delete_expired(conn, at)
+    # Each task runs in a copy of this context: the container's settings (see tour_booking.settings) go along.
     futures = [
-        _executor(settings.refresh_concurrency).submit(refresh_property, pid, schedule, source, settings, at)
+        _executor(settings.refresh_concurrency).submit(
+            contextvars.copy_context().run, refresh_property, pid, schedule, source, settings, at
+        )
         for pid, schedule in properties
     ]
     report = RefreshReport(results=[f.result() for f in futures], expired_idempotency_keys=expired_keys)

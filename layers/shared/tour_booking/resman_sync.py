@@ -32,6 +32,7 @@ tour's several messages are served by one sync of its current state.
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -503,7 +504,12 @@ def sync_requests(
     results: dict[str, BaseException | SyncOutcome] = {}
     workers = max(1, min(get_settings().resman_sync_workers, len(groups)))
     tour_ids = list(groups)
-    outcomes = list(_executor(workers).map(run, tour_ids)) if len(tour_ids) > 1 else [run(t) for t in tour_ids]
+    if len(tour_ids) > 1:
+        # Each task runs in a copy of this context: the container's settings (see tour_booking.settings) go along.
+        futures = [_executor(workers).submit(contextvars.copy_context().run, run, t) for t in tour_ids]
+        outcomes = [future.result() for future in futures]
+    else:
+        outcomes = [run(t) for t in tour_ids]
     for tour_id, outcome in zip(tour_ids, outcomes, strict=True):
         for message_id, _ in groups[tour_id]:
             results[message_id] = outcome

@@ -1,16 +1,26 @@
-"""Configuration, parsed once per container from the environment (names as SPEC.md gives them)."""
+"""Configuration, parsed once per container from the environment (names as SPEC.md gives them).
+
+In Lambda a container is a process and its environment is `os.environ`. Locally (`make dev`) every function's
+containers share one process, so each container thread declares its function's own variables from
+template.yaml with `function_environment`; they lie over `os.environ` for the code running inside it, and for the
+worker threads it starts with a copy of its context.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+    # Frozen: a container's clients are cached by the settings they were built from.
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
 
     # Database: DATABASE_URL locally; in AWS the RDS secret plus the RDS Proxy endpoint.
     database_url: str | None = None
@@ -75,6 +85,35 @@ class Settings(BaseSettings):
         return value
 
 
-@lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings()
+Variables = tuple[tuple[str, str], ...]
+
+_function_variables: ContextVar[Variables] = ContextVar("tour_booking_function_variables", default=())
+
+
+@contextmanager
+def function_environment(variables: Mapping[str, str]) -> Iterator[None]:
+    """Inside the block, get_settings() reads `variables` over os.environ (a local function's own Environment)."""
+    token = _function_variables.set(tuple(sorted(variables.items())))
+    try:
+        yield
+    finally:
+        _function_variables.reset(token)
+
+
+@lru_cache(maxsize=8)
+def _parse(variables: Variables) -> Settings:
+    fields: dict[str, Any] = {name.lower(): value for name, value in variables if name.lower() in Settings.model_fields}
+    return Settings(**fields)
+
+
+class _ContainerSettings:
+    """`get_settings()`: the container's Settings, parsed once; `get_settings.cache_clear()` parses them again."""
+
+    def __call__(self) -> Settings:
+        return _parse(_function_variables.get())
+
+    def cache_clear(self) -> None:
+        _parse.cache_clear()
+
+
+get_settings = _ContainerSettings()

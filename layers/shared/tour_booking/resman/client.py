@@ -347,10 +347,23 @@ def _seconds(header: str | None) -> float | None:
         return max((when - datetime.now(when.tzinfo)).total_seconds(), 0.0)
 
 
-@lru_cache(maxsize=1)
-def get_resman_client() -> ResManClient:
-    """The container's client (cached): its connections and per-account limits are shared by every call."""
-    return ResManClient(get_settings())
+@lru_cache(maxsize=8)
+def _client_for(settings: Settings) -> ResManClient:
+    return ResManClient(settings)
+
+
+class _ContainerClient:
+    """`get_resman_client()`: the container's client, built once from its settings, so that its connections and
+    per-account limits are shared by every call; `get_resman_client.cache_clear()` builds it again."""
+
+    def __call__(self) -> ResManClient:
+        return _client_for(get_settings())
+
+    def cache_clear(self) -> None:
+        _client_for.cache_clear()
+
+
+get_resman_client = _ContainerClient()
 
 
 __all__ = ["ResManClient", "ResManError", "get_resman_client"]
