@@ -7,7 +7,7 @@ binary (`apt-get install pgbouncer`).
     python -m tools.pgbouncer --backend postgresql://postgres@127.0.0.1:5432/postgres -- make test ...
 
 runs the command with TEST_POOLER_URL pointing at PgBouncer (the test fixtures route the code under test through
-it, see tests/database.py) and stops PgBouncer afterwards.
+it, see tests/database.py) and stops PgBouncer afterwards; PGBOUNCER_KEEP_LOG=1 keeps its log and prints where.
 """
 
 from __future__ import annotations
@@ -99,7 +99,10 @@ def pgbouncer(backend_url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> Iterat
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
-        shutil.rmtree(folder, ignore_errors=True)
+        if os.environ.get("PGBOUNCER_KEEP_LOG"):
+            print(f"pgbouncer log kept in {folder / 'pgbouncer.log'}", file=sys.stderr)
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
