@@ -22,7 +22,14 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from tour_booking import db, idempotency_repository, occupancy_repository, schedules_repository, tours_repository
+from tour_booking import (
+    db,
+    idempotency_repository,
+    occupancy_repository,
+    outbox_repository,
+    schedules_repository,
+    tours_repository,
+)
 from tour_booking.api.models import CreateTourRequest, UpdateTourRequest
 from tour_booking.booking_errors import (
     BookingValidationError,
@@ -144,6 +151,7 @@ def create_tour(
     now = now or datetime.now(UTC)
     request_hash = _request_hash(request)
     with db.transaction() as conn:
+        outbox_repository.set_origin(conn, "domiq")  # the tour events this booking emits
         if idempotency_key is not None:
             ttl = timedelta(hours=settings.idempotency_ttl_hours)
             stored = idempotency_repository.claim(conn, idempotency_key, request_hash, now, ttl)
@@ -258,6 +266,7 @@ def update_tour(
     now = now or datetime.now(UTC)
     fields = request.model_fields_set
     with db.transaction() as conn:
+        outbox_repository.set_origin(conn, "domiq")
         row = _locked_tour(conn, tour_id)
         current = TourStatus(row["status"])
         new_status = request.status if request.status is not None else current
