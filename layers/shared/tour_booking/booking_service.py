@@ -230,6 +230,17 @@ def get_tour(tour_id: UUID) -> dict[str, Any]:
     return tour_json(row)
 
 
+def tour_calendar(tour_id: UUID) -> str:
+    """The tour as an iCalendar event (tour_booking.tour_calendar)."""
+    from tour_booking.tour_calendar import tour_ics  # noqa: PLC0415 - only this route pays for icalendar
+
+    with db.transaction() as conn:
+        row = tours_repository.get_tour(conn, tour_id)
+    if row is None:
+        raise TourNotFoundError(f"tour {tour_id} does not exist")
+    return tour_ics(row)
+
+
 def _locked_tour(conn: Connection, tour_id: UUID) -> dict[str, Any]:
     """The tour's row, locked for update after its property's occupancy: the order of every writer of occupancy
     (the cache refresh records outcomes under the same lock), so a PATCH and a refresh never deadlock."""
