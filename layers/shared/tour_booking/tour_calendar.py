@@ -40,4 +40,5 @@ def tour_ics(row: dict[str, Any]) -> str:
     event.add("status", "CANCELLED" if row["status"] == "cancelled" else "CONFIRMED")
     event.add("transp", "OPAQUE")
     calendar.add_component(event)
-    return calendar.to_ical().decode()
+    text: str = calendar.to_ical().decode()
+    return text
