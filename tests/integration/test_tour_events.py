@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import signal
+import subprocess
+import sys
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -181,6 +184,33 @@ def test_a_publisher_killed_mid_batch_loses_nothing_and_repeats_the_same_ids(
         assert copies[0] == copies[1]
     assert all(row["published_at"] is not None for row in outbox(clean_db))
     assert len(tours) == 25
+
+
+def test_a_publisher_process_killed_after_its_claim_loses_nothing(
+    clean_db: str, event_bus: BusProbe, tmp_path: Path
+) -> None:
+    # given 15 tours with 3 pending events each
+    _events_of_many_tours(clean_db, 15)
+    recorded = {str(row["event_id"]) for row in outbox(clean_db)}
+    sent = tmp_path / "sent.jsonl"
+    # when a publisher process is SIGKILLed after its claim committed and its first PutEvents call was accepted
+    killed = subprocess.run(
+        [sys.executable, "-m", "tests.integration.publisher_process", str(sent), "1"],
+        check=False, capture_output=True, text=True, timeout=120,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    before = [json.loads(line)["event_id"] for line in sent.read_text().splitlines()]
+    assert len(before) == 10
+    # then its 15 claimed rows stay unpublished, and once the lease expired the next runs publish every event
+    assert sum(1 for row in outbox(clean_db) if row["published_at"] is None) == 45
+    expire_leases(clean_db)
+    while publish_pending(event_bus.events).pending:
+        expire_leases(clean_db)
+    after = [e["detail"]["event_id"] for e in event_bus.delivered()]
+    assert set(after) == recorded
+    assert len(after) == 45
+    # and the 10 events the killed process had sent arrive again with the same ids
+    assert set(before) <= set(after)
 
 
 def test_refused_entries_are_retried_and_a_tour_waits_for_its_earlier_event(
