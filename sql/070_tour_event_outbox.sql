@@ -47,7 +47,7 @@ CREATE INDEX idx_tour_event_outbox_published ON tour_event_outbox (published_at)
 
 -- When a tour took its current start: a tour booked or moved inside a reminder's offset gets no reminder for it.
 CREATE TABLE tour_reminder_arm (
-    tour_id UUID PRIMARY KEY REFERENCES tour_booking_sync(id) ON DELETE CASCADE,
+    tour_id UUID PRIMARY KEY REFERENCES tour_booking_sync(id) ON DELETE CASCADE ON UPDATE CASCADE,
     scheduled_datetime TIMESTAMPTZ NOT NULL,
     armed_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp()
 );
@@ -55,7 +55,7 @@ COMMENT ON TABLE tour_reminder_arm IS 'When each tour took its current start (re
 
 -- The reminders already issued: one per tour, start and offset (a reschedule to a new start re-arms them).
 CREATE TABLE tour_reminder (
-    tour_id UUID NOT NULL REFERENCES tour_booking_sync(id) ON DELETE CASCADE,
+    tour_id UUID NOT NULL REFERENCES tour_booking_sync(id) ON DELETE CASCADE ON UPDATE CASCADE,
     scheduled_datetime TIMESTAMPTZ NOT NULL,
     reminder_minutes INTEGER NOT NULL,
     issued_at TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(),
