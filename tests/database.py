@@ -14,7 +14,9 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
 
 # Every table the migrations create, emptied between tests (DomIQ's stand-ins cascade to the rest).
-TRUNCATE = "TRUNCATE property, conversation, idempotency_record, resman_tour_tombstone, sync_claim CASCADE"
+TRUNCATE = (
+    "TRUNCATE property, conversation, idempotency_record, resman_tour_tombstone, sync_claim, tour_event_outbox CASCADE"
+)
 
 
 def pooled(url: str) -> str:

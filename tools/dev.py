@@ -6,6 +6,8 @@ Parts (each a thread, each line of the combined log prefixed with its name):
   [sqs]     moto's SQS server with the sync queue and its dead-letter queue
   [sync]    the event source mapping: long-polls the queue and invokes `resman_sync`; the sweeper schedule
   [refresh] the schedule that invokes `cache_refresh` (once at start, then at its rate)
+  [events]  the schedule that invokes `event_publisher` (every minute): prints each tour event as it goes out
+            and POSTs it to DEV_WEBHOOK_URL when set (tools/local_event_bus.py)
   [api]     API Gateway on http://127.0.0.1:3000 in front of `booking_api`, API key required
 
 Ctrl-C (SIGINT) or SIGTERM stops every part, the database server included. SIGUSR1 runs the refresh now.
@@ -56,6 +58,9 @@ class Options:
     sweep_seconds: float | None
     state_dir: Path
     api_concurrency: int
+    events_seconds: float | None = None
+    webhook_url: str | None = None
+    webhook_api_key: str | None = None
 
 
 def parse_args(argv: list[str] | None = None) -> Options:
@@ -87,6 +92,20 @@ def parse_args(argv: list[str] | None = None) -> Options:
         "--state-dir", type=Path, default=Path(env.get("DEV_STATE_DIR") or ROOT / ".dev"), help="env DEV_STATE_DIR"
     )
     parser.add_argument("--api-concurrency", type=int, default=4, help="warm containers of the booking API")
+    parser.add_argument(
+        "--events-seconds",
+        type=float,
+        default=float(env["DEV_EVENTS_SECONDS"]) if env.get("DEV_EVENTS_SECONDS") else None,
+        help="tour events publisher rate (default: template.yaml's; env DEV_EVENTS_SECONDS)",
+    )
+    parser.add_argument(
+        "--webhook-url", default=env.get("DEV_WEBHOOK_URL") or None,
+        help="POST every tour event to this URL, as DomIQ's webhook gets it (env DEV_WEBHOOK_URL)",
+    )
+    parser.add_argument(
+        "--webhook-api-key", default=env.get("DEV_WEBHOOK_API_KEY") or None,
+        help="x-api-key header of the webhook POSTs (env DEV_WEBHOOK_API_KEY)",
+    )
     args = parser.parse_args(argv)
     return Options(
         api_port=args.api_port,
@@ -97,6 +116,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
         sweep_seconds=args.sweep_seconds,
         state_dir=args.state_dir,
         api_concurrency=args.api_concurrency,
+        events_seconds=args.events_seconds,
+        webhook_url=args.webhook_url,
+        webhook_api_key=args.webhook_api_key,
     )
 
 
@@ -428,6 +450,17 @@ def local_function(
     return local
 
 
+def publisher_handler(bus: Any) -> Callable[[Any, Any], Any]:
+    """The event publisher's handler with the local bus in place of boto3's EventBridge client."""
+
+    def handler(event: Any, context: Any) -> Any:
+        from functions.event_publisher.app import lambda_handler  # noqa: PLC0415
+
+        return lambda_handler(event, context, bus=bus)
+
+    return handler
+
+
 def _close_database_connection() -> None:
     from tour_booking import db  # noqa: PLC0415
 
@@ -447,6 +480,7 @@ class Running:
 def start_stack(options: Options, stack: ExitStack, stop: threading.Event) -> tuple[Running, dict[str, Any]]:
     from tools import sam_template  # noqa: PLC0415
     from tools.local_api_gateway import LocalApiGateway  # noqa: PLC0415
+    from tools.local_event_bus import LocalEventBus  # noqa: PLC0415
     from tools.local_lambda import LocalFunction  # noqa: PLC0415
     from tools.local_scheduler import Job, LocalScheduler, scheduled_event  # noqa: PLC0415
     from tools.local_sqs import sqs_client  # noqa: PLC0415
@@ -482,6 +516,14 @@ def start_stack(options: Options, stack: ExitStack, stop: threading.Event) -> tu
     )
     resman_sync = function("ResmanSyncFunction", "functions.resman_sync.app:lambda_handler", "sync", sync_concurrency)
     cache_refresh = function("CacheRefreshFunction", "functions.cache_refresh.app:lambda_handler", "refresh", 1)
+    event_publisher = local_function(
+        stack,
+        "EventPublisherFunction",
+        publisher_handler(LocalEventBus(options.webhook_url, options.webhook_api_key)),
+        part_name="events",
+        concurrency=1,
+        overrides=overrides,
+    )
 
     poller = LocalSqsPoller(
         sqs_client(),
@@ -497,10 +539,14 @@ def start_stack(options: Options, stack: ExitStack, stop: threading.Event) -> tu
     sweep = sam_template.schedules("ResmanSyncFunction").get("PendingSweep")
     sweep_seconds = options.sweep_seconds or float((sweep.rate_seconds if sweep else None) or 300)
     sweep_input = (sweep.input if sweep else None) or {"sweep": True}
+    publish = sam_template.schedules("EventPublisherFunction").get("PublishSchedule")
+    events_seconds = options.events_seconds or float((publish.rate_seconds if publish else None) or 60)
     scheduler = LocalScheduler(
         [
             Job("refresh", "refresh", cache_refresh.invoke, refresh_seconds, lambda: scheduled_event("cache-refresh")),
             Job("sweep", "sync", resman_sync.invoke, sweep_seconds, lambda: dict(sweep_input), run_at_start=False),
+            Job("events", "events", event_publisher.invoke, events_seconds,
+                lambda: scheduled_event("event-publisher")),
         ]
     )
     scheduler.start()
@@ -542,6 +588,7 @@ def banner(options: Options, running: Running, refresh_seconds: str) -> str:
             "phone": "+15125550100",
         },
     }
+    webhook = f"; forwarded to {options.webhook_url}" if options.webhook_url else "; DEV_WEBHOOK_URL forwards them"
     return f"""
   Local stack ready (pid {os.getpid()}). Ctrl-C stops everything.
 
@@ -552,6 +599,7 @@ def banner(options: Options, running: Running, refresh_seconds: str) -> str:
   Database     {running.database_url}
   Demo         property {property_id} ({demo_data.SCHEDULE.timezone}), conversation {demo_data.CONVERSATION_ID}
   Refresh      every {refresh_seconds}; run it now: kill -USR1 {os.getpid()}
+  Events       [events] prints each tour event as published (every minute){webhook}
 
   # availability of the next 3 days
   curl -s -H 'x-api-key: {key}' '{api}/properties/{property_id}/availability?days=3'

@@ -33,6 +33,8 @@ def _resource(path: str) -> tuple[str, dict[str, str] | None]:
     parts = path.strip("/").split("/")
     if len(parts) == 3 and parts[0] == "properties":
         return RESOURCES[("properties", parts[2])], {"property_id": parts[1]}
+    if len(parts) == 3 and parts[0] == "tours" and parts[2] == "calendar.ics":
+        return "/tours/{tour_id}/calendar.ics", {"tour_id": parts[1]}
     if len(parts) == 2 and parts[0] == "tours":
         return "/tours/{tour_id}", {"tour_id": parts[1]}
     return path, None

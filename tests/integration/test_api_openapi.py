@@ -33,6 +33,7 @@ def test_every_contract_route_is_documented_with_the_error_shape() -> None:
         ("/tours", "get"),
         ("/tours/{tour_id}", "get"),
         ("/tours/{tour_id}", "patch"),
+        ("/tours/{tour_id}/calendar.ics", "get"),
         ("/metrics/tour-success-rate", "get"),
         ("/health", "get"),
     }

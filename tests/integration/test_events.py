@@ -17,7 +17,7 @@ from tests.database import SQL_DIR
 from tools import demo_data, sam_template
 from tools.local_lambda import LambdaContext
 from tools.local_sqs import LocalSqsServer, create_sync_queues, sqs_client
-from tour_booking import db, sync_queue
+from tour_booking import db, event_publisher, sync_queue
 from tour_booking.settings import get_settings
 
 SYNC_EVENT_TOUR_ID = "0e3c7a52-8f1d-4b6e-9a2c-5d4f3e2b1a09"
@@ -27,6 +27,7 @@ FUNCTIONS = {
     "resman_sync": "ResmanSyncFunction",
     "cache_refresh": "CacheRefreshFunction",
     "migrate": "MigrateFunction",
+    "event_publisher": "EventPublisherFunction",
 }
 
 
@@ -111,6 +112,7 @@ def _clear_cached_clients() -> None:
     """Settings and the clients built from them are cached per container; this test changes the environment."""
     get_settings.cache_clear()
     sync_queue._sqs.cache_clear()
+    event_publisher.eventbridge.cache_clear()
     resman_client = importlib.import_module("tour_booking.resman.client") if _has_resman_client() else None
     if resman_client is not None:
         resman_client.get_resman_client.cache_clear()
@@ -162,6 +164,9 @@ def test_every_event_file_works_with_its_handler(path: Path, stack_env: None, mo
         assert result["results"][0]["resman_polled"] is True
     elif function == "migrate":
         assert result == {"applied": []}
+    elif function == "event_publisher":
+        # the tour booked above went out on the bus (moto's default bus, EVENT_BUS_NAME unset)
+        assert (result["published"], result["failed"], result["pending"]) == (1, 0, 0), result
     json.dumps(result)
 
 

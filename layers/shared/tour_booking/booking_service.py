@@ -22,7 +22,14 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from tour_booking import db, idempotency_repository, occupancy_repository, schedules_repository, tours_repository
+from tour_booking import (
+    db,
+    idempotency_repository,
+    occupancy_repository,
+    outbox_repository,
+    schedules_repository,
+    tours_repository,
+)
 from tour_booking.api.models import CreateTourRequest, UpdateTourRequest
 from tour_booking.booking_errors import (
     BookingValidationError,
@@ -144,6 +151,7 @@ def create_tour(
     now = now or datetime.now(UTC)
     request_hash = _request_hash(request)
     with db.transaction() as conn:
+        outbox_repository.set_origin(conn, "domiq")  # the tour events this booking emits
         if idempotency_key is not None:
             ttl = timedelta(hours=settings.idempotency_ttl_hours)
             stored = idempotency_repository.claim(conn, idempotency_key, request_hash, now, ttl)
@@ -222,6 +230,17 @@ def get_tour(tour_id: UUID) -> dict[str, Any]:
     return tour_json(row)
 
 
+def tour_calendar(tour_id: UUID) -> str:
+    """The tour as an iCalendar event (tour_booking.tour_calendar)."""
+    from tour_booking.tour_calendar import tour_ics  # noqa: PLC0415 - only this route pays for icalendar
+
+    with db.transaction() as conn:
+        row = tours_repository.get_tour(conn, tour_id)
+    if row is None:
+        raise TourNotFoundError(f"tour {tour_id} does not exist")
+    return tour_ics(row)
+
+
 def _locked_tour(conn: Connection, tour_id: UUID) -> dict[str, Any]:
     """The tour's row, locked for update after its property's occupancy: the order of every writer of occupancy
     (the cache refresh records outcomes under the same lock), so a PATCH and a refresh never deadlock."""
@@ -258,6 +277,7 @@ def update_tour(
     now = now or datetime.now(UTC)
     fields = request.model_fields_set
     with db.transaction() as conn:
+        outbox_repository.set_origin(conn, "domiq")
         row = _locked_tour(conn, tour_id)
         current = TourStatus(row["status"])
         new_status = request.status if request.status is not None else current

@@ -38,6 +38,7 @@ from tour_booking import (
     db,
     idempotency_repository,
     occupancy_repository,
+    outbox_repository,
     schedules_repository,
     slot_layouts,
     staff_appointments_repository,
@@ -274,6 +275,9 @@ def _pull_resman(run: _PropertyRun, source: ProspectSource) -> None:
 
 def _apply(conn: db.Connection, run: _PropertyRun, prospects: Sequence[ResManProspectLike], *, no_shows: bool) -> None:
     appointment_type = run.settings.resman_appointment_event_type
+    # The tour events of these outcomes: read from ResMan (staff's Show, Cancel, lost mark), or, in the no-show
+    # pass that reads no prospect, our own rule (the grace period passed).
+    outbox_repository.set_origin(conn, "resman" if prospects or not no_shows else "system")
     # The occupancy lock before any tour row: the order of a PATCH, so the two never deadlock.
     occupancy_repository.lock(conn, run.property_id)
     rows = tours_repository.tours_for_outcomes(

@@ -12,10 +12,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -77,12 +77,36 @@ class Settings(BaseSettings):
     # ResMan's clock stamps modified dates: windows reach this far past ours (the watermark never does).
     refresh_window_lookahead_minutes: int = Field(default=10080, ge=0)
 
+    # Tour events (SPEC.md "Tour events"): the EventBridge bus, the reminders' offsets before a tour's start, the
+    # publisher's lease on the rows it claimed (longer than its function's timeout, so a live publisher never
+    # outlives it; a crashed one's rows come back after it), the delay before a refused entry is sent again, and
+    # how long published events stay in the outbox (the bus's archive keeps them for replay).
+    event_bus_name: str | None = None
+    reminder_offsets_minutes: Annotated[tuple[int, ...], NoDecode] = (1440, 120)
+    event_publish_lease_seconds: int = Field(default=120, ge=1)
+    event_retry_seconds: int = Field(default=30, ge=0)
+    event_retention_days: int = Field(default=7, ge=1)
+
     @field_validator("db_prepare_threshold", mode="before")
     @classmethod
     def _off_means_none(cls, value: object) -> object:
         if isinstance(value, str) and value.strip().lower() in {"", "off", "none", "disabled"}:
             return None
         return value
+
+    @field_validator("reminder_offsets_minutes", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(int(part) for part in value.replace(" ", "").split(",") if part)
+        return value
+
+    @field_validator("reminder_offsets_minutes")
+    @classmethod
+    def _positive_offsets(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(offset <= 0 for offset in value):
+            raise ValueError("reminder offsets are minutes before the start, each above 0")
+        return tuple(sorted(set(value), reverse=True))
 
 
 Variables = tuple[tuple[str, str], ...]

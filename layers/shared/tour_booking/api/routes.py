@@ -51,6 +51,7 @@ app = ThreadLocalRestResolver(enable_validation=True, json_body_deserializer=par
 MAX_BODY_BYTES = 64 * 1024
 RETRY_AFTER_SECONDS = "5"
 JSON = "application/json"
+CALENDAR = "text/calendar; charset=utf-8"
 
 IdempotencyKey = Annotated[
     str | None,
@@ -236,6 +237,23 @@ def get_tour(tour_id: Annotated[UUID, Path()]) -> Response[Any]:
 )
 def patch_tour(tour_id: Annotated[UUID, Path()], body: Annotated[UpdateTourRequest, Body()]) -> Response[Any]:
     return _json(200, booking_service.update_tour(tour_id, body, _correlation_id()))
+
+
+@app.get(
+    "/tours/<tour_id>/calendar.ics",
+    summary="A tour as an iCalendar event (\"add to calendar\")",
+    description=(
+        "The tour as one VEVENT: UID stable per tour, SEQUENCE the tour's version, start and end in UTC, "
+        "STATUS:CANCELLED once cancelled. No prospect details."
+    ),
+    responses={
+        **_responses(200, Tour, "the tour as text/calendar", e404="tour_not_found"),
+        200: {"description": "the tour as an iCalendar event",
+              "content": {"text/calendar": {"schema": {"type": "string"}}}},
+    },
+)
+def get_tour_calendar(tour_id: Annotated[UUID, Path()]) -> Response[Any]:
+    return Response(status_code=200, content_type=CALENDAR, body=booking_service.tour_calendar(tour_id))
 
 
 @app.get(

@@ -1,0 +1,38 @@
+"""The tour events' publisher (EventBridge Scheduler, every minute -> this function): see tour_booking.event_publisher.
+
+Invoked with the schedule's event it issues the reminders due, publishes everything pending to EVENT_BUS_NAME, and
+returns; it stops early, leaving the rest to the next run, when the invocation's time is nearly up.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from tour_booking.event_publisher import EventBus, eventbridge, publish_pending
+from tour_booking.tracing import function_tracer
+
+logger = Logger()
+tracer = function_tracer()
+metrics = Metrics(namespace="TourBooking")
+# Time kept back from the invocation's limit for the last PutEvents call and its mark.
+RESERVE_SECONDS = 10.0
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext, bus: EventBus | None = None) -> dict[str, Any]:
+    deadline = time.monotonic() + max(context.get_remaining_time_in_millis() / 1000 - RESERVE_SECONDS, 1.0)
+    report = publish_pending(bus if bus is not None else eventbridge(), deadline=deadline)
+    metrics.add_metric(name="TourEventsPublished", unit=MetricUnit.Count, value=report.published)
+    metrics.add_metric(name="TourEventsFailed", unit=MetricUnit.Count, value=report.failed)
+    metrics.add_metric(name="TourEventsPending", unit=MetricUnit.Count, value=report.pending)
+    metrics.add_metric(name="TourRemindersIssued", unit=MetricUnit.Count, value=report.reminders)
+    summary = report.as_dict()
+    logger.info("tour events published", extra=summary)
+    return summary
