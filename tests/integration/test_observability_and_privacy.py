@@ -30,8 +30,8 @@ PROSPECT = {
 NOTES = "Plinkerton gate code 8841"
 PREFERENCES = {"move_in_date": "2027-06-01", "bedrooms": 2, "max_rent": 1999.0, "comment": "wants the Marzipanic loft"}
 # What would betray the prospect, however a log line spelled it.
-SECRETS = ["Zebulon", "Quixotesque", "zeb.quixotesque", "013-4242", "5550134242", "0134242", "Plinkerton", "gate code 8841",
-           "Marzipanic", "Wrongname"]
+SECRETS = ["Zebulon", "Quixotesque", "zeb.quixotesque", "013-4242", "5550134242", "0134242", "Plinkerton",
+           "gate code 8841", "Marzipanic", "Wrongname"]
 
 
 def _sqs_records(client: Any) -> dict[str, Any]:
