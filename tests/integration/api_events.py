@@ -35,6 +35,8 @@ def _resource(path: str) -> tuple[str, dict[str, str] | None]:
         return RESOURCES[("properties", parts[2])], {"property_id": parts[1]}
     if len(parts) == 2 and parts[0] == "tours":
         return "/tours/{tour_id}", {"tour_id": parts[1]}
+    if len(parts) == 2 and parts[0] == "holds":
+        return "/holds/{hold_id}", {"hold_id": parts[1]}
     return path, None
 
 
