@@ -28,7 +28,7 @@ def hold(property_id: uuid.UUID, start: str, /, **overrides: Any) -> ApiAnswer:
 def remaining(property_id: uuid.UUID, start: str) -> int:
     """The slot's `remaining` as availability answers it (0 when the slot is not offered)."""
     days = call("GET", f"/properties/{property_id}/availability?start_date={start[:10]}").json["days"]
-    return {s["start"]: s["remaining"] for s in days[0]["slots"]}.get(start, 0)
+    return int({s["start"]: s["remaining"] for s in days[0]["slots"]}.get(start, 0))
 
 
 def cached_rows(url: str, property_id: uuid.UUID) -> list[tuple[Any, ...]]:
@@ -253,7 +253,9 @@ def test_a_conversation_holds_at_most_three_slots_at_once(clean_db: str) -> None
         ({"property_id": "UNKNOWN"}, 404, "property_not_found"),
     ],
 )
-def test_bad_hold_requests_are_4xx_in_the_error_shape(clean_db: str, body: dict[str, Any], status: int, code: str) -> None:
+def test_bad_hold_requests_are_4xx_in_the_error_shape(
+    clean_db: str, body: dict[str, Any], status: int, code: str
+) -> None:
     property_id = new_property()
     start = future_slot(hour=10)
     values = dict(body)

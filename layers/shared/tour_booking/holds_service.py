@@ -33,7 +33,9 @@ def hold_json(hold: Hold, zone: Any) -> dict[str, Any]:
     }
 
 
-def create_hold(request: CreateHoldRequest, now: datetime | None = None, ttl: timedelta | None = None) -> dict[str, Any]:
+def create_hold(
+    request: CreateHoldRequest, now: datetime | None = None, ttl: timedelta | None = None
+) -> dict[str, Any]:
     """Takes one seat of the slot for `ttl` (default: the request's ttl_seconds, else HOLD_TTL_SECONDS)."""
     now = now or datetime.now(UTC)
     if ttl is None:
