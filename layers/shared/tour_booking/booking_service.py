@@ -171,9 +171,9 @@ def _held_seat(conn: Connection, request: CreateTourRequest, schedule: TourSched
         )
     # The seat is the hold's: the slot need not have room, and the minimum notice counts from when it was taken
     # (a start already past is refused as for any booking).
-    open_slot(schedule, request.tour_type, request.scheduled_datetime, min(now, hold.created_at))
     if request.scheduled_datetime <= now:
         open_slot(schedule, request.tour_type, request.scheduled_datetime, now)
+    open_slot(schedule, request.tour_type, request.scheduled_datetime, min(now, hold.created_at))
     return hold
 
 
