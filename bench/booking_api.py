@@ -5,7 +5,10 @@ tours, grows it to 1,000,000 tours and measures again: availability and booking 
 the handler next to the bare SQL that reads/writes the same rows, bookings per second with 4 concurrent
 workers, and the handler module's import time next to a bare interpreter.
 
-Set BENCH_TOURS / BENCH_PROPERTIES / BENCH_SAMPLES to scale it down. The SQS send after commit is left out
+At 10,000 tours it also measures holds: availability with no live hold and with BENCH_HOLDS (10,000) live
+holds, and POST /holds through the handler.
+
+Set BENCH_TOURS / BENCH_PROPERTIES / BENCH_SAMPLES / BENCH_HOLDS to scale it down. The SQS send after commit is left out
 (SYNC_QUEUE_URL unset): in AWS it adds one SendMessageBatch round trip after the commit.
 """
 
@@ -144,15 +147,16 @@ class Bench:
                 WITH p AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM property),
                      c AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM conversation),
                      g AS (SELECT generate_series(%(from)s, %(to)s - 1) AS k)
-                INSERT INTO tour_booking_sync (conversation_id, property_id, tour_type, scheduled_datetime, status,
-                                               prospect_info, sync_status, version, synced_version)
-                SELECT c.id, p.id, 'in_person',
-                       ((%(today)s::date - 1 - (g.k / %(props)s) / 16 %% 3000) + time '09:00'
-                         + ((g.k / %(props)s) %% 16) * interval '30 minutes') AT TIME ZONE %(zone)s,
+                INSERT INTO tour_booking_sync (conversation_id, property_id, tour_type, scheduled_datetime,
+                                               scheduled_end, status, prospect_info, sync_status, version,
+                                               synced_version)
+                SELECT c.id, p.id, 'in_person', s.at, s.at + interval '30 minutes',
                        CASE WHEN g.k %% 5 = 0 THEN 'cancelled' ELSE 'completed' END,
                        '{"first_name": "Bench", "last_name": "Mark", "email": "bench@example.com"}',
                        'success', 1, 1
                 FROM g JOIN p ON p.n = g.k %% %(props)s + 1 JOIN c ON c.n = p.n
+                CROSS JOIN LATERAL (SELECT ((%(today)s::date - 1 - (g.k / %(props)s) / 16 %% 3000) + time '09:00'
+                         + ((g.k / %(props)s) %% 16) * interval '30 minutes') AT TIME ZONE %(zone)s AS at) s
                 """,
                 {"from": have, "to": total, "props": self.properties, "today": self.today, "zone": ZONE},
             )
@@ -267,6 +271,82 @@ class Bench:
             "refused": refused,
         }
 
+    def holds(self, live: int = 10_000) -> dict[str, float]:
+        """Availability (7 days) with no live hold and with `live` live holds, each read aimed at a property holding
+        one in its window; then POST /holds through the handler. The holds are deleted afterwards."""
+        from functions.booking_api.app import lambda_handler
+        from tests.integration.api_events import LambdaContext, api_event
+
+        context = LambdaContext()
+        start_day = self.today + timedelta(days=1)
+        conn = self.admin
+        conn.execute(b"DELETE FROM tour_hold")
+
+        def read(pick: Callable[[], uuid.UUID]) -> Callable[[], None]:
+            def through_handler() -> None:
+                event = api_event("GET", f"/properties/{pick()}/availability?start_date={start_day}&days=7")
+                answer = lambda_handler(event, context)
+                assert answer["statusCode"] == 200, answer
+
+            return through_handler
+
+        every = read(lambda: self.pick.choice(self.property_ids))
+        _timed(every, 200)
+        none_p50, none_p99 = _percentiles(_timed(every, self.samples))
+        # One live hold per property (round robin past 10,000), on a day of the read window, through the hold trigger.
+        started = time.perf_counter()
+        conn.execute(
+            b"""
+            WITH p AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM property),
+                 g AS (SELECT generate_series(0, %(live)s - 1) AS k)
+            INSERT INTO tour_hold (property_id, tour_type, scheduled_datetime, scheduled_end, expires_at)
+            SELECT p.id, 'in_person', s.at, s.at + interval '30 minutes', now() + interval '2 hours'
+            FROM g JOIN p ON p.n = g.k %% %(props)s + 1
+            CROSS JOIN LATERAL (SELECT ((%(first)s::date + (g.k %% 7)) + time '09:00'
+                                        + ((g.k / 7) %% 16) * interval '30 minutes') AT TIME ZONE %(zone)s AS at) s
+            """,
+            {"live": live, "props": self.properties, "first": start_day, "zone": ZONE},
+        )
+        conn.execute(b"ANALYZE tour_hold")
+        inserted = time.perf_counter() - started
+        holders = [row[0] for row in conn.execute(b"SELECT DISTINCT property_id FROM tour_hold")]
+        held = read(lambda: self.pick.choice(holders))
+        _timed(held, 200)
+        held_p50, held_p99 = _percentiles(_timed(held, self.samples))
+        self.seed += 1
+        rng = random.Random(self.seed)  # noqa: S311 - benchmark data, not secrets
+        outcomes: dict[int, int] = {}
+
+        def post_hold() -> None:
+            index = rng.randrange(self.properties)
+            day = self.today + timedelta(days=rng.randint(2, CACHE_DAYS - 1))
+            start = datetime.combine(day, datetime.min.time(), _zone()) + timedelta(
+                hours=9, minutes=30 * rng.randrange(SLOTS_PER_DAY)
+            )
+            body = {
+                "property_id": str(self.property_ids[index]),
+                "scheduled_datetime": start.isoformat(),
+                "tour_type": "in_person",
+                "conversation_id": str(uuid.UUID(int=rng.getrandbits(128))),
+            }
+            answer = lambda_handler(api_event("POST", "/holds", body), context)
+            outcomes[answer["statusCode"]] = outcomes.get(answer["statusCode"], 0) + 1
+
+        _timed(post_hold, 100)
+        hold_p50, hold_p99 = _percentiles(_timed(post_hold, self.samples))
+        conn.execute(b"DELETE FROM tour_hold")
+        return {
+            "none_p50": none_p50,
+            "none_p99": none_p99,
+            "held_p50": held_p50,
+            "held_p99": held_p99,
+            "live": live,
+            "insert_s": inserted,
+            "hold_p50": hold_p50,
+            "hold_p99": hold_p99,
+            "hold_refused": sum(count for status, count in outcomes.items() if status != 201),
+        }
+
     def throughput(self, workers: int = 4, seconds: float = 5.0) -> dict[str, float]:
         from functions.booking_api.app import lambda_handler
         from tests.integration.api_events import LambdaContext
@@ -318,21 +398,26 @@ def main() -> None:
     big = int(os.environ.get("BENCH_TOURS", "1000000"))
     samples = int(os.environ.get("BENCH_SAMPLES", "2000"))
     small = min(10_000, big)
+    live_holds = int(os.environ.get("BENCH_HOLDS", "10000"))
     results: dict[int, dict[str, dict[str, float]]] = {}
+    holds: dict[str, float] = {}
     with scratch_database() as url:
         bench = Bench(url, properties, samples)
         bench.build()
-        for total in (small, big):
+        for total in dict.fromkeys((small, big)):
             bench.add_tours(total)
             results[total] = {
                 "availability": bench.availability(),
                 "booking": bench.booking(),
                 "throughput": bench.throughput(),
             }
+            if not holds:
+                holds = bench.holds(live_holds)
             db.close()
         bench.admin.close()
     handler_import, bare_import = _import_time()
     _report(results, handler_import, bare_import, properties, samples)
+    _report_holds(holds, small)
 
 
 def _report(
@@ -390,6 +475,22 @@ def _report(
             f"{totals[1]:,} vs {totals[0]:,} tours, p50 ratio: booking {ratio:.2f}x, availability "
             f"{ratio_av:.2f}x (goal <= 1.5x)"
         )
+
+
+def _report_holds(holds: dict[str, float], tours: int) -> None:
+    print(f"\nHolds ({tours:,} tours; availability through the handler, days=7):\n")
+    print("| measure | p50 / p99 (ms) |")
+    print("| --- | --- |")
+    print(f"| availability, no live hold | {holds['none_p50']:.2f} / {holds['none_p99']:.2f} |")
+    print(
+        f"| availability, {holds['live']:,.0f} live holds (the property read holds one in its window) | "
+        f"{holds['held_p50']:.2f} / {holds['held_p99']:.2f} |"
+    )
+    print(
+        f"| POST /holds, handler ({holds['hold_refused']:.0f} refused) | "
+        f"{holds['hold_p50']:.2f} / {holds['hold_p99']:.2f} |"
+    )
+    print(f"\n{holds['live']:,.0f} live holds inserted through the hold trigger in {holds['insert_s']:.1f} s")
 
 
 if __name__ == "__main__":

@@ -43,8 +43,8 @@ SELECT count(*) FROM (
 """
 
 # Cached slots, those with a place taken, and those that are wrong: a `remaining` other than the capacity minus
-# the slot's peak occupancy (occupancy_peaks, the rule availability uses), or a capacity other than the
-# schedule's (a day cached from a replaced schedule).
+# the slot's peak occupancy (booked_occupancy_peaks: the rule availability uses, without the holds that the cache
+# never stores), or a capacity other than the schedule's (a day cached from a replaced schedule).
 CACHED_REMAINING = b"""
 WITH cached AS (
     SELECT c.property_id, (e.slot ->> 'start')::timestamptz AS start, (e.slot ->> 'end')::timestamptz AS stop,
@@ -53,7 +53,7 @@ WITH cached AS (
 peaks AS (
     SELECT p.property_id, k.slot_start, k.peak
     FROM (SELECT DISTINCT property_id FROM cached) p
-    CROSS JOIN LATERAL occupancy_peaks(
+    CROSS JOIN LATERAL booked_occupancy_peaks(
         p.property_id,
         ARRAY(SELECT start FROM cached WHERE cached.property_id = p.property_id),
         ARRAY(SELECT stop FROM cached WHERE cached.property_id = p.property_id)) AS k)

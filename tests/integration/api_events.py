@@ -37,6 +37,8 @@ def _resource(path: str) -> tuple[str, dict[str, str] | None]:
         return "/tours/{tour_id}/calendar.ics", {"tour_id": parts[1]}
     if len(parts) == 2 and parts[0] == "tours":
         return "/tours/{tour_id}", {"tour_id": parts[1]}
+    if len(parts) == 2 and parts[0] == "holds":
+        return "/holds/{hold_id}", {"hold_id": parts[1]}
     return path, None
 
 

@@ -35,6 +35,8 @@ def test_every_contract_route_is_documented_with_the_error_shape() -> None:
         ("/tours/{tour_id}", "patch"),
         ("/tours/{tour_id}/calendar.ics", "get"),
         ("/metrics/tour-success-rate", "get"),
+        ("/holds", "post"),
+        ("/holds/{hold_id}", "delete"),
         ("/health", "get"),
     }
     assert {(path, method) for path, methods in paths.items() for method in methods} == expected

@@ -1,8 +1,9 @@
 """The availability cache: the only code that reads or writes `calendar_availability_cache`.
 
 A cached slot is {"start", "end" (ISO 8601 with the property's local offset), "tour_types", "capacity",
-"remaining"}. Triggers on tour_booking_sync and resman_staff_appointment (sql/050) keep `remaining` right
-between refreshes: capacity minus the peak occupancy of the slot's period.
+"remaining"}. Triggers on tour_booking_sync and resman_staff_appointment (sql/050, sql/060) keep `remaining` right
+between refreshes: capacity minus the peak occupancy of the slot's period by tours and staff appointments. Holds
+are not stored (one expires without a write): the availability read recounts the slots a live hold overlaps.
 """
 
 from __future__ import annotations
@@ -90,17 +91,26 @@ def delete_days_before(conn: Connection, property_id: UUID, day: date) -> None:
 
 # One round trip for the hot path: the schedule row (JSON columns as text: they are parsed only when the
 # container has not parsed this schedule version yet), then one row per wanted local date with its cached
-# slots as JSON text, NULL when the cache does not hold the date.
+# slots as JSON text, NULL when the cache does not hold the date. The cache counts no holds (sql/060): when the
+# property has a live hold near a day, that day goes through slots_with_live_holds, which recounts the slots the
+# hold overlaps (one index probe per day otherwise).
 _AVAILABLE_DAYS = (
     b"SELECT s.property_id, s.updated_at, s.timezone, s.slot_minutes, s.buffer_minutes, s.min_notice_minutes, "
     b"s.capacity, s.tour_types, s.weekly_hours::text AS weekly_hours, s.blackouts::text AS blackouts, "
     b"s.horizon_days, s.resman_account_id, s.resman_property_id, "
-    b"d.day::date AS day, c.available_slots::text AS slots, c.last_updated "
+    b"d.day::date AS day, "
+    b"(CASE WHEN held.live IS NULL THEN c.available_slots "
+    b"ELSE slots_with_live_holds(s.property_id, c.available_slots) END)::text AS slots, c.last_updated "
     b"FROM tour_schedule s "
     b"CROSS JOIN LATERAL (SELECT COALESCE(%(start)s::date, (%(now)s::timestamptz AT TIME ZONE s.timezone)::date) "
     b"AS first) f "
     b"CROSS JOIN LATERAL generate_series(f.first, f.first + (%(days)s::int - 1), interval '1 day') AS d(day) "
     b"LEFT JOIN calendar_availability_cache c ON c.property_id = s.property_id AND c.date = d.day::date "
+    # A slot and its buffer last at most 16 hours (slot_minutes and buffer_minutes are at most 480 each, see
+    # models/schedule.py): a hold that can touch day D starts after D - 1 and before D + 2 (local dates).
+    b"LEFT JOIN LATERAL (SELECT true AS live FROM tour_hold h WHERE h.property_id = s.property_id AND hold_is_live(h) "
+    b"AND h.scheduled_datetime > (d.day::date - 1)::timestamp AT TIME ZONE s.timezone "
+    b"AND h.scheduled_datetime < (d.day::date + 2)::timestamp AT TIME ZONE s.timezone LIMIT 1) held ON true "
     b"WHERE s.property_id = %(property_id)s ORDER BY d.day"
 )
 

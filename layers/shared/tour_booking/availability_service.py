@@ -7,6 +7,11 @@ and only while the schedule is still the one the day was computed from, so neith
 change can slip between the count and the store. Cached slots are filtered at read time by the clock (minimum notice),
 by remaining capacity and by tour type, so a cache written hours ago never offers a slot already gone.
 
+Holds (sql/060): the cached `remaining` counts tours and staff appointments only, since a hold expires without any
+write. The read query passes each cached day through `slots_with_live_holds`, which recounts the slots a live hold
+overlaps; a property without live holds costs one index probe per read, and an expired hold counts no more from
+the instant it expires.
+
 The answer is built as JSON text: one query reads the schedule and the cached days, and the hot path
 touches no pydantic model (the parsed schedule is reused while its row is unchanged).
 """
@@ -94,16 +99,17 @@ def _compute_missing(
         # corrects the stored day through its trigger (sql/050).
         occupancy_repository.lock(conn, property_id)
         layout = compute_slots(schedule, missing, {}, now)
-        peaks = occupancy_repository.slot_peaks(
-            conn, property_id, [(s.start, s.end) for slots in layout.values() for s in slots]
-        )
-        computed = compute_slots(schedule, missing, peaks, now)
+        bounds = [(s.start, s.end) for slots in layout.values() for s in slots]
+        # The cache counts no holds (they expire without a write); the answer counts the live ones.
+        booked = occupancy_repository.slot_peaks(conn, property_id, bounds, count_holds=False)
         # A schedule replaced since it was read: the answer stands for the moment it was read, the cache is not
         # written from it (put_schedule dropped the cached days under this same lock).
         if schedules_repository.version(conn, property_id) == version:
+            computed = compute_slots(schedule, missing, booked, now)
             storable = {day: slots for day, slots in computed.items() if today <= day <= horizon_end}
             availability_cache_repository.insert_missing_days(conn, property_id, storable, now)
-    return computed
+        peaks = occupancy_repository.slot_peaks(conn, property_id, bounds)
+    return compute_slots(schedule, missing, peaks, now)
 
 
 def get_schedule(property_id: UUID) -> TourSchedule:

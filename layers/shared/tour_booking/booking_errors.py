@@ -35,3 +35,22 @@ class InvalidTransitionError(DomainError):
 class IdempotencyKeyReusedError(DomainError):
     code = "idempotency_key_reused"
     status = 409
+
+
+class HoldNotFoundError(DomainError):
+    """No live hold with this id (unknown, expired, released or consumed by a booking)."""
+
+    code = "hold_not_found"
+    status = 404
+
+
+class HoldMismatchError(DomainError):
+    """A booking names a live hold of another slot (property, start or tour type)."""
+
+    code = "hold_mismatch"
+    status = 409
+
+
+class TooManyHoldsError(DomainError):
+    code = "too_many_holds"
+    status = 409

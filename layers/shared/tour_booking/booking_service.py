@@ -2,6 +2,11 @@
 queued after commit. The database's capacity trigger (sql/009) is what makes overbooking impossible; the
 checks here only turn the common refusals into precise answers before a write is tried.
 
+A booking with the `hold_id` of a live hold for its slot (sql/060) takes that hold's seat: under the property's
+occupancy lock it marks the hold consumed by the new tour, and the capacity trigger lets exactly that tour through
+within the hold's period, so it never answers 409 for capacity. A live hold of another slot is 409 hold_mismatch;
+an unknown or expired one is ignored and the booking competes for the slot like any other.
+
 Idempotency (POST /tours with an Idempotency-Key): the key row is inserted in the booking's own transaction,
 so a racing replay waits for the first request and then replays its answer. Only a successful booking (201)
 is remembered: a refused attempt rolls back with its key, so the same key may be retried once the cause is
@@ -17,13 +22,14 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
 from tour_booking import (
     db,
+    holds_repository,
     idempotency_repository,
     occupancy_repository,
     outbox_repository,
@@ -34,12 +40,14 @@ from tour_booking.api.models import CreateTourRequest, UpdateTourRequest
 from tour_booking.booking_errors import (
     BookingValidationError,
     ConversationNotFoundError,
+    HoldMismatchError,
     IdempotencyKeyReusedError,
     InvalidTransitionError,
     SlotUnavailableError,
     TourNotFoundError,
 )
 from tour_booking.errors import PropertyNotFoundError
+from tour_booking.holds_repository import Hold
 from tour_booking.models.availability import Slot
 from tour_booking.models.enums import (
     ACTIVE_STATUSES,
@@ -97,18 +105,8 @@ def tour_json(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _check_bookable(
-    conn: Connection,
-    *,
-    property_id: UUID,
-    schedule: TourSchedule,
-    tour_type: TourType,
-    start: datetime,
-    now: datetime,
-    moving_tour: UUID | None = None,
-) -> Slot:
-    """The open slot at `start`, or the precise refusal. The capacity trigger has the last word: this count is
-    not locked, it only names the common refusals."""
+def open_slot(schedule: TourSchedule, tour_type: TourType, start: datetime, now: datetime) -> Slot:
+    """The open slot at `start` (capacity aside), or the precise refusal."""
     loc = ["body", "scheduled_datetime"]
     if start <= now:
         raise BookingValidationError(
@@ -130,10 +128,54 @@ def _check_bookable(
             "the slot cannot be booked (minimum notice, booking horizon or a blackout)",
             [{"loc": loc, "type": "slot_closed", "msg": "slot not open for booking"}],
         )
+    return slot
+
+
+def _check_bookable(
+    conn: Connection,
+    *,
+    property_id: UUID,
+    schedule: TourSchedule,
+    tour_type: TourType,
+    start: datetime,
+    now: datetime,
+    moving_tour: UUID | None = None,
+) -> Slot:
+    """The open slot at `start` with a seat free, or the precise refusal. The capacity trigger has the last word:
+    this count is not locked, it only names the common refusals."""
+    slot = open_slot(schedule, tour_type, start, now)
     peaks = occupancy_repository.slot_peaks(conn, property_id, [(slot.start, slot.end)], except_tour=moving_tour)
     if peaks.get(slot.start.astimezone(UTC), 0) >= schedule.capacity:
+        loc = ["body", "scheduled_datetime"]
         raise SlotUnavailableError("the slot is full", [{"loc": loc, "type": "slot_full", "msg": "slot is full"}])
     return slot
+
+
+def _held_seat(conn: Connection, request: CreateTourRequest, schedule: TourSchedule, now: datetime) -> Hold | None:
+    """The live hold the booking names, locked, when it is for the booking's slot; None when the id names no live
+    hold (the booking then competes like any other). The property's occupancy lock comes first, the order of every
+    writer of occupancy."""
+    if request.hold_id is None:
+        return None
+    occupancy_repository.lock(conn, request.property_id)
+    hold = holds_repository.live_hold_for_update(conn, request.hold_id)
+    if hold is None:
+        return None
+    if (hold.property_id, hold.scheduled_datetime, hold.tour_type) != (
+        request.property_id,
+        request.scheduled_datetime,
+        str(request.tour_type),
+    ):
+        raise HoldMismatchError(
+            "the hold keeps another slot (property, start or tour type)",
+            [{"loc": ["body", "hold_id"], "type": "hold_mismatch", "msg": "the hold is for another slot"}],
+        )
+    # The seat is the hold's: the slot need not have room, and the minimum notice counts from when it was taken
+    # (a start already past is refused as for any booking).
+    if request.scheduled_datetime <= now:
+        open_slot(schedule, request.tour_type, request.scheduled_datetime, now)
+    open_slot(schedule, request.tour_type, request.scheduled_datetime, min(now, hold.created_at))
+    return hold
 
 
 def _request_hash(request: CreateTourRequest) -> str:
@@ -167,23 +209,31 @@ def create_tour(
         schedule = schedules_repository.get_schedule(conn, request.property_id)
         if schedule is None:
             raise PropertyNotFoundError(f"property {request.property_id} has no tour schedule")
-        slot = _check_bookable(
-            conn,
-            property_id=request.property_id,
-            schedule=schedule,
-            tour_type=request.tour_type,
-            start=request.scheduled_datetime,
-            now=now,
-        )
+        hold = _held_seat(conn, request, schedule, now)
+        tour_id: UUID | None = None
+        if hold is not None:
+            tour_id = uuid4()
+            end = hold.scheduled_end
+            holds_repository.consume(conn, hold.id, tour_id)
+        else:
+            end = _check_bookable(
+                conn,
+                property_id=request.property_id,
+                schedule=schedule,
+                tour_type=request.tour_type,
+                start=request.scheduled_datetime,
+                now=now,
+            ).end
         try:
             row = tours_repository.insert_tour(
                 conn,
                 {
+                    "id": tour_id,
                     "conversation_id": request.conversation_id,
                     "property_id": request.property_id,
                     "tour_type": str(request.tour_type),
                     "scheduled_datetime": request.scheduled_datetime,
-                    "scheduled_end": slot.end,
+                    "scheduled_end": end,
                     "prospect_info": _jsonb(request.prospect.model_dump(mode="json", exclude_none=True)),
                     "staff_notes": request.staff_notes,
                     "preferences": _preferences(request.preferences),

@@ -36,6 +36,7 @@ from aws_lambda_powertools import Logger
 from tour_booking import (
     availability_cache_repository,
     db,
+    holds_repository,
     idempotency_repository,
     occupancy_repository,
     outbox_repository,
@@ -120,6 +121,7 @@ class RefreshReport:
     results: list[PropertyResult] = field(default_factory=list)
     seconds: float = 0.0
     expired_idempotency_keys: int = 0
+    expired_holds: int = 0
 
     @property
     def failed(self) -> list[PropertyResult]:
@@ -131,6 +133,7 @@ class RefreshReport:
             "failed": len(self.failed),
             "seconds": round(self.seconds, 3),
             "expired_idempotency_keys": self.expired_idempotency_keys,
+            "expired_holds": self.expired_holds,
             "results": [r.as_dict() for r in self.results],
         }
 
@@ -155,6 +158,8 @@ def refresh_all(source: ProspectSource | None, now: datetime | None = None) -> R
         properties = schedules_repository.list_active_schedules(conn)
         # Housekeeping rides on the schedule: replays past their TTL are already ignored, this bounds the table.
         expired_keys = idempotency_repository.delete_expired(conn, at)
+        # Expired holds already occupy nothing (sql/060); this only bounds the table.
+        expired_holds = holds_repository.delete_expired(conn)
     # Each task runs in a copy of this context: the container's settings (see tour_booking.settings) go along.
     futures = [
         _executor(settings.refresh_concurrency).submit(
@@ -162,7 +167,9 @@ def refresh_all(source: ProspectSource | None, now: datetime | None = None) -> R
         )
         for pid, schedule in properties
     ]
-    report = RefreshReport(results=[f.result() for f in futures], expired_idempotency_keys=expired_keys)
+    report = RefreshReport(
+        results=[f.result() for f in futures], expired_idempotency_keys=expired_keys, expired_holds=expired_holds
+    )
     report.seconds = time.perf_counter() - started
     return report
 
@@ -330,7 +337,9 @@ def _refresh_slots(run: _PropertyRun) -> int:
         )
         availability_cache_repository.delete_days_before(conn, property_id, today)
         staff_appointments_repository.forget_our_own(conn, property_id, run.today_utc)
-        peaks = occupancy_repository.slot_peaks(conn, property_id, slot_layouts.slot_bounds(schedule, days, now))
+        peaks = occupancy_repository.slot_peaks(
+            conn, property_id, slot_layouts.slot_bounds(schedule, days, now), count_holds=False
+        )
         availability_cache_repository.upsert_days_json(
             conn, property_id, slot_layouts.days_json(schedule, days, peaks, now), now
         )

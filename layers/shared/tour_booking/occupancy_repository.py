@@ -1,8 +1,9 @@
 """Occupancy over time: the only Python that asks the database's occupancy rule (sql/050).
 
-A tour occupies [start, end + buffer) and a staff appointment the same way; the SQL functions `occupancy`,
-`occupancy_peaks` and `over_capacity_tours` are the rule, and the capacity trigger and the cached-`remaining`
-trigger use the very same functions. Nothing here counts in Python.
+A tour occupies [start, end + buffer), and a staff appointment and a live hold (sql/060) the same way; the SQL
+functions `occupancy`, `occupancy_peaks` and `over_capacity_tours` are the rule, and the capacity triggers and the
+cached-`remaining` trigger use the very same functions. Nothing here counts in Python. The cache stores counts
+without holds (`booked_occupancy_peaks`), since a hold expires without a write; reads add live holds back.
 
 `lock` is the property's transaction-scoped advisory lock: whoever writes cached days or the schedule takes it
 before reading occupancy, as the triggers do before counting, so no write can fall between a count and its use.
@@ -31,19 +32,30 @@ def slot_peaks(
     property_id: UUID,
     slots: Iterable[tuple[datetime, datetime]],
     except_tour: UUID | None = None,
+    *,
+    count_holds: bool = True,
 ) -> dict[datetime, int]:
     """Per slot (start, end): the most occupants at one instant of [start, end + buffer), keyed by the UTC start.
-    `except_tour` is not counted (a tour being moved does not compete with itself)."""
+    `except_tour` is not counted (a tour being moved does not compete with itself). Without `count_holds`, live
+    holds are not counted either: what calendar_availability_cache stores."""
     starts, ends = [], []
     for start, end in slots:
         starts.append(start)
         ends.append(end)
     if not starts:
         return {}
-    rows = conn.execute(
-        b"SELECT slot_start, peak FROM occupancy_peaks(%s, %s::timestamptz[], %s::timestamptz[], %s)",
-        (property_id, starts, ends, except_tour),
-    ).fetchall()
+    if count_holds:
+        rows = conn.execute(
+            b"SELECT slot_start, peak FROM occupancy_peaks(%s, %s::timestamptz[], %s::timestamptz[], %s)",
+            (property_id, starts, ends, except_tour),
+        ).fetchall()
+    else:
+        if except_tour is not None:
+            raise ValueError("the cache's counts leave no tour out")
+        rows = conn.execute(
+            b"SELECT slot_start, peak FROM booked_occupancy_peaks(%s, %s::timestamptz[], %s::timestamptz[])",
+            (property_id, starts, ends),
+        ).fetchall()
     return {row["slot_start"].astimezone(UTC): int(row["peak"]) for row in rows}
 
 

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     no_show_grace_minutes: int = Field(default=120, ge=0)
     sweeper_pending_age_seconds: int = Field(default=300, ge=0)
     idempotency_ttl_hours: int = Field(default=24, ge=1)
+    # POST /holds without ttl_seconds: how long a hold keeps its seat (the API accepts 60..900).
+    hold_ttl_seconds: int = Field(default=300, ge=60, le=900)
     # Cache refresh: how far back a property's first ResMan pull reaches, and the shortest modified window
     # that is still halved when ResMan answers `buffer overflow`.
     refresh_initial_lookback_days: int = Field(default=30, ge=0)

@@ -64,11 +64,13 @@ def _translate(error: psycopg.Error) -> Exception:
 
 
 def insert_tour(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
-    """Inserts a new tour (scheduled, pending) and returns its row with the property's time zone."""
+    """Inserts a new tour (scheduled, pending) and returns its row with the property's time zone; `id` may be given
+    (a booking that consumes a hold names the tour in the hold first), else the database makes one."""
     try:
         row = conn.execute(
-            b"WITH t AS (INSERT INTO tour_booking_sync (conversation_id, property_id, tour_type, scheduled_datetime, "
-            b"scheduled_end, prospect_info, staff_notes, preferences) VALUES (%(conversation_id)s, %(property_id)s, "
+            b"WITH t AS (INSERT INTO tour_booking_sync (id, conversation_id, property_id, tour_type, "
+            b"scheduled_datetime, scheduled_end, prospect_info, staff_notes, preferences) VALUES "
+            b"(COALESCE(%(id)s::uuid, gen_random_uuid()), %(conversation_id)s, %(property_id)s, "
             b"%(tour_type)s, %(scheduled_datetime)s, %(scheduled_end)s, %(prospect_info)s, %(staff_notes)s, "
             b"%(preferences)s) RETURNING *) "
             b"SELECT "

@@ -80,6 +80,41 @@ class CreateTourRequest(_StorableText):
     # repr=False like the prospect's fields: notes may carry personal details (a gate code, a phone number).
     staff_notes: Annotated[StaffNotes | None, Field(repr=False)] = None
     preferences: Preferences | None = None
+    hold_id: Annotated[
+        UUID | None,
+        Field(
+            description="a hold of this conversation's chat (POST /holds): live and for the same property, start and "
+            "tour type, the booking always gets its seat and consumes it; live for another slot, 409 hold_mismatch; "
+            "unknown or expired, the booking competes for the slot like any other"
+        ),
+    ] = None
+
+
+class CreateHoldRequest(BaseModel):
+    """POST /holds body."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    property_id: UUID
+    scheduled_datetime: Annotated[Instant, Field(description=f"a slot start, ISO 8601 with an offset; {INSTANT_RANGE}")]
+    tour_type: TourType
+    conversation_id: Annotated[
+        UUID | None, Field(description="a conversation holds at most 3 slots at once (409 too_many_holds)")
+    ] = None
+    ttl_seconds: Annotated[
+        int | None, Field(ge=60, le=900, description="how long the seat is kept; default HOLD_TTL_SECONDS (300)")
+    ] = None
+
+
+class Hold(BaseModel):
+    """A live hold: one seat of the slot kept until expires_at (times with the property's local offset)."""
+
+    id: UUID
+    property_id: UUID
+    scheduled_datetime: AwareDatetime
+    tour_type: TourType
+    conversation_id: UUID | None
+    expires_at: AwareDatetime
 
 
 class UpdateTourRequest(_StorableText):

@@ -25,12 +25,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tour_booking import availability_service, booking_service
+from tour_booking import availability_service, booking_service, holds_service
 from tour_booking.api.json_body import MAX_DEPTH, MAX_NUMBER_CHARS, parse_json_body
 from tour_booking.api.models import (
+    CreateHoldRequest,
     CreateTourRequest,
     ErrorResponse,
     Health,
+    Hold,
     SavedTourSchedule,
     SuccessRates,
     TourPage,
@@ -73,7 +75,11 @@ def _responses(
     ok_status: int, ok_model: Any, ok_description: str, *, has_body: bool = False, **errors: str
 ) -> dict[int, Any]:
     """Route responses for the OpenAPI document: the real success body and the contract's error shape."""
-    answer: dict[int, Any] = {ok_status: {"description": ok_description, "content": {JSON: {"model": ok_model}}}}
+    answer: dict[int, Any] = {
+        ok_status: {"description": ok_description}
+        if ok_model is None
+        else {"description": ok_description, "content": {JSON: {"model": ok_model}}}
+    }
     for key, description in errors.items():
         answer[int(key.removeprefix("e"))] = _error_content(description)
     answer.setdefault(404, _error_content("not_found: no such route"))
@@ -168,7 +174,7 @@ def get_tour_schedule(property_id: Annotated[UUID, Path()]) -> Response[Any]:
         "the booked tour (a replay answers the first answer)",
         has_body=True,
         e404="property_not_found | conversation_not_found",
-        e409="slot_unavailable | idempotency_key_reused",
+        e409="slot_unavailable | idempotency_key_reused | hold_mismatch",
     ),
 )
 def create_tour(body: Annotated[CreateTourRequest, Body()], idempotency_key: IdempotencyKey = None) -> Response[Any]:
@@ -177,6 +183,38 @@ def create_tour(body: Annotated[CreateTourRequest, Body()], idempotency_key: Ide
         metrics.add_metric(name="ToursBooked", unit=MetricUnit.Count, value=1)
     headers = {"Idempotent-Replayed": "true"} if answer.replayed else None
     return _json(answer.status, answer.body, headers)
+
+
+@app.post(
+    "/holds",
+    summary="Keep one seat of a slot while the chat collects the prospect's details",
+    description=(
+        "Takes one seat of a bookable slot for ttl_seconds (60..900, default HOLD_TTL_SECONDS, 300). While live, "
+        "the hold counts against capacity in availability and in the database's capacity rule; it frees itself at "
+        "expires_at with no job having to run. A conversation holds at most 3 slots at once. Book the seat with "
+        "POST /tours and this hold's id as hold_id."
+    ),
+    responses=_responses(
+        201,
+        Hold,
+        "the hold",
+        has_body=True,
+        e404="property_not_found",
+        e409="slot_unavailable | too_many_holds",
+    ),
+)
+def create_hold(body: Annotated[CreateHoldRequest, Body()]) -> Response[Any]:
+    return _json(201, holds_service.create_hold(body))
+
+
+@app.delete(
+    "/holds/<hold_id>",
+    summary="Release a hold: its seat is free at once",
+    responses=_responses(204, None, "released", e404="hold_not_found (unknown, expired, released or booked)"),
+)
+def release_hold(hold_id: Annotated[UUID, Path()]) -> Response[Any]:
+    holds_service.release_hold(hold_id)
+    return Response(status_code=204, body=None)
 
 
 @app.get(
