@@ -7,12 +7,10 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tour_booking.api.routes import handle
-from tour_booking.tracing import function_tracer
-
-tracer = function_tracer()
+from tour_booking.tracing import traced_handler
 
 
-@tracer.capture_lambda_handler(capture_response=False)
+@traced_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     answer: dict[str, Any] = handle(event, context)
     return answer

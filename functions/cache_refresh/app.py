@@ -14,10 +14,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tour_booking.cache_refresh import ProspectSource, ResManProspectSource, refresh_all
-from tour_booking.tracing import function_tracer
+from tour_booking.tracing import traced_handler
 
 logger = Logger()
-tracer = function_tracer()
 # The namespace template.yaml's dashboard reads; fixed here so a missing POWERTOOLS_METRICS_NAMESPACE (sam local
 # with a partial env file) cannot turn a good run into a metrics validation error.
 metrics = Metrics(namespace="TourBooking")
@@ -28,7 +27,7 @@ class CacheRefreshFailedError(Exception):
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
+@traced_handler
 @metrics.log_metrics
 def lambda_handler(
     event: dict[str, Any], context: LambdaContext, source: ProspectSource | None = None

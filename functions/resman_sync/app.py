@@ -14,10 +14,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tour_booking.resman_sync import ResManPort, SyncOutcome, sweep_pending, sync_requests
 from tour_booking.sync_queue import SyncRequest
-from tour_booking.tracing import function_tracer
+from tour_booking.tracing import traced_handler
 
 logger = Logger()
-tracer = function_tracer()
 # The namespace template.yaml gives every function, also when run outside it (sam local, tests, make dev).
 metrics = Metrics(namespace="TourBooking")
 # The names template.yaml's sync failure-rate alarm and dashboard read.
@@ -74,7 +73,7 @@ def handle_batch(event: dict[str, Any], context: LambdaContext, client: ResManPo
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
+@traced_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext, client: ResManPort | None = None) -> dict[str, Any]:
     if event.get("sweep"):
