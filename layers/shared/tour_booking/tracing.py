@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from tour_booking.settings import get_settings
 
@@ -32,8 +32,6 @@ if TYPE_CHECKING:
 PATCHED_MODULES = ("botocore", "httplib")
 TRACE_HEADER = "_X_AMZN_TRACE_ID"
 SERVICE = "tour-booking"
-
-Handler = TypeVar("Handler", bound=Callable[..., Any])
 
 
 
@@ -63,7 +61,7 @@ def is_loaded() -> bool:
     return _container.tracer is not None
 
 
-def traced_handler(handler: Handler) -> Handler:
+def traced_handler(handler: Callable[..., Any]) -> Callable[..., Any]:
     """The handler, traced by the X-Ray SDK when TRACING_SDK=xray and Lambda sampled the invocation."""
 
     @functools.wraps(handler)
@@ -89,7 +87,7 @@ def traced_handler(handler: Handler) -> Handler:
         finally:
             recorder.end_subsegment()
 
-    return invoke  # type: ignore[return-value]
+    return invoke
 
 
 def forget() -> None:
