@@ -157,7 +157,9 @@ class ConcurrencyProbe:
             self.most[account_id] = max(self.most.get(account_id, 0), self.in_flight[account_id])
         try:
             threading.Event().wait(self.latency)
-            return [] if self.inner is None else self.inner.search_prospects_modified(account_id, property_id, start, end)
+            if self.inner is None:
+                return []
+            return self.inner.search_prospects_modified(account_id, property_id, start, end)
         finally:
             with self.lock:
                 self.in_flight[account_id] -= 1
