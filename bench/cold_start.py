@@ -67,7 +67,14 @@ _OTEL = (
 )
 
 
+# Where the OpenTelemetry SDK is installed when it is not in this environment (it is no dependency of the
+# project): `pip install --target DIR opentelemetry-sdk opentelemetry-exporter-otlp-proto-http`.
+OTEL_PATH = os.environ.get("BENCH_OTEL_PATH", "")
+
+
 def _installed(*modules: str) -> bool:
+    if OTEL_PATH and OTEL_PATH not in sys.path:
+        sys.path.append(OTEL_PATH)
     try:
         return all(importlib.util.find_spec(module) is not None for module in modules)
     except ModuleNotFoundError:  # a parent package is missing
@@ -85,10 +92,10 @@ def tracing_variants() -> dict[str, str]:
     return variants
 
 
-def lambda_environment(root: Path = ROOT) -> dict[str, str]:
+def lambda_environment(root: Path = ROOT, extra_path: str = "") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"POWERTOOLS_TRACE_DISABLED", "AWS_SAM_LOCAL"}}
     env.update(
-        PYTHONPATH=f"{root / 'layers/shared'}:{root}",
+        PYTHONPATH=":".join(filter(None, [f"{root / 'layers/shared'}", str(root), extra_path])),
         AWS_LAMBDA_FUNCTION_NAME="tour-booking-cold-start",
         LAMBDA_TASK_ROOT=str(root),
         AWS_REGION=env.get("AWS_REGION", "us-east-1"),
@@ -100,7 +107,9 @@ def lambda_environment(root: Path = ROOT) -> dict[str, str]:
 
 def _run(code: str, root: Path) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], env=lambda_environment(root), check=True, cwd=root)  # noqa: S603
+    # Only the OpenTelemetry variant sees OTEL_PATH: its packages (urllib3, typing_extensions...) would shadow ours.
+    env = lambda_environment(root, OTEL_PATH if "opentelemetry" in code else "")
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, cwd=root)  # noqa: S603
     return (time.perf_counter() - start) * 1000
 
 
