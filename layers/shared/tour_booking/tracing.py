@@ -24,8 +24,6 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from tour_booking.settings import get_settings
-
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
 
@@ -66,6 +64,8 @@ def traced_handler(handler: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(handler)
     def invoke(event: Any, context: Any, **kwargs: Any) -> Any:
+        from tour_booking.settings import get_settings  # noqa: PLC0415 - cold start: pydantic-settings, when called
+
         cold_start, _container.cold_start = _container.cold_start, False
         if get_settings().tracing_sdk != "xray" or not sampled():
             return handler(event, context, **kwargs)
