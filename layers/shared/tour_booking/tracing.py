@@ -2,7 +2,7 @@
 then loaded by the first sampled invocation, never at init.
 
 Measured (bench/cold_start.py, README "Performance"): the X-Ray SDK, with the botocore it loads to patch it,
-was 35-45 % of every handler's init import. So:
+was about a third of the booking API's init import (more of the others'). So:
 - `TRACING_SDK=off` (the default): no tracing code runs in the function. Lambda's active tracing
   (`Tracing: Active` in template.yaml) still records each invocation's segment (Initialization, Invocation,
   Overhead) under API Gateway's trace, at no init cost and with no dependency on the X-Ray SDK, which is in
