@@ -494,6 +494,7 @@ def start_stack(options: Options, stack: ExitStack, stop: threading.Event) -> tu
 
     refresh_seconds = options.refresh_seconds or get_settings().cache_refresh_interval_minutes * 60.0
     overrides = configure_environment(database_url, sqs_url, queues.url, resman_url, refresh_seconds)
+    refresh_queues = start_refresh_queue(sqs_url, overrides)
 
     with part("db"):
         from tour_booking import db  # noqa: PLC0415
@@ -524,6 +525,7 @@ def start_stack(options: Options, stack: ExitStack, stop: threading.Event) -> tu
         concurrency=1,
         overrides=overrides,
     )
+    start_refresh_worker(stack, refresh_queues, function)
 
     poller = LocalSqsPoller(
         sqs_client(),
@@ -569,6 +571,49 @@ def start_stack(options: Options, stack: ExitStack, stop: threading.Event) -> tu
         trigger_refresh=lambda: scheduler.trigger("refresh"),
     )
     return running, identity
+
+
+# ---------------------------------------------------------------- refresh queue (issue 18)
+
+
+def start_refresh_queue(sqs_url: str, overrides: dict[str, str]) -> Any:
+    """The refresh queue pair of template.yaml on the local SQS; the schedule's function queues its batches there
+    (REFRESH_QUEUE_URL, like every local override, in each function's environment and the process's)."""
+    from tools.local_sqs import create_refresh_queues, sqs_client  # noqa: PLC0415
+    from tour_booking.settings import get_settings  # noqa: PLC0415
+
+    with part("sqs"):
+        queues = create_refresh_queues(sqs_client(sqs_url))
+    overrides["REFRESH_QUEUE_URL"] = queues.url
+    os.environ["REFRESH_QUEUE_URL"] = queues.url
+    get_settings.cache_clear()
+    return queues
+
+
+def start_refresh_worker(stack: ExitStack, queues: Any, function: Callable[[str, str, str, int], Any]) -> None:
+    """`[refresh]`: the worker's event source mapping (batches of the template's BatchSize, partial batch
+    responses, at most its MaximumConcurrency pollers; moto's FIFO queue hands out one batch of a group at once)."""
+    from tools import sam_template  # noqa: PLC0415
+    from tools.local_sqs import sqs_client  # noqa: PLC0415
+    from tools.local_sqs_poller import LocalSqsPoller  # noqa: PLC0415
+
+    event_source = sam_template.sqs_event_source("RefreshWorkerFunction")
+    concurrency = int(sam_template.resolved(event_source.get("ScalingConfig", {}).get("MaximumConcurrency")) or 2)
+    worker = function("RefreshWorkerFunction", "functions.refresh_worker.app:lambda_handler", "refresh", concurrency)
+    poller = LocalSqsPoller(
+        sqs_client(),
+        queues.url,
+        queues.arn,
+        worker.invoke,
+        part="refresh",
+        batch_size=int(event_source.get("BatchSize", 10)),
+        pollers=concurrency,
+    )
+    poller.start()
+    stack.callback(in_part("refresh", poller.stop, "the refresh queue poller"))
+
+
+# ---------------------------------------------------------------- end of refresh queue
 
 
 def banner(options: Options, running: Running, refresh_seconds: str) -> str:

@@ -76,6 +76,11 @@ def load_handler(path: str) -> Handler:
 
 
 _STOP = object()
+# One process hosts every local function, each importing its handler on its first invocation. Lambda gives each
+# function a process of its own; here two handlers importing at once in two threads can meet in a package with
+# circular imports (Powertools' batch and data classes) and get a partially initialized module. Handler imports
+# therefore take turns, process-wide.
+_HANDLER_IMPORTS = threading.Lock()
 
 
 class LocalFunction:
@@ -112,7 +117,9 @@ class LocalFunction:
             container.start()
 
     def _resolve(self) -> Handler:
-        with self._load_lock:
+        if self._handler is not None:
+            return self._handler
+        with self._load_lock, _HANDLER_IMPORTS:
             if self._handler is None:
                 if not isinstance(self._handler_ref, str):
                     raise TypeError("handler reference must be 'module:function'")

@@ -90,3 +90,37 @@ def create_sync_queues(
     arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     logger.info("queues ready: %s (dead letters after %d receives -> %s)", name, receives, dead_letter_name)
     return SyncQueues(url, arn, dead_letter_url, dead_letter_arn, receives)
+
+
+# ---------------------------------------------------------------- refresh queue (issue 18)
+
+
+def create_refresh_queues(
+    client: SQSClient,
+    name: str = "tour-booking-refresh-dev.fifo",
+    dead_letter_name: str = "tour-booking-refresh-dlq-dev.fifo",
+    *,
+    visibility_timeout: int | None = None,
+) -> SyncQueues:
+    """The refresh queue pair of template.yaml: FIFO, content-based deduplication, its RedrivePolicy."""
+    settings: dict[str, Any] = queue_settings("RefreshQueue")
+    dead_letter_url = client.create_queue(
+        QueueName=dead_letter_name, Attributes={"FifoQueue": "true", "MessageRetentionPeriod": "1209600"}
+    )["QueueUrl"]
+    dead_letter_arn = client.get_queue_attributes(QueueUrl=dead_letter_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    receives = settings["maxReceiveCount"]
+    url = client.create_queue(
+        QueueName=name,
+        Attributes={
+            "FifoQueue": "true",
+            "ContentBasedDeduplication": "true",
+            "VisibilityTimeout": str(visibility_timeout or settings["VisibilityTimeout"]),
+            "MessageRetentionPeriod": str(settings["MessageRetentionPeriod"]),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": receives}),
+        },
+    )["QueueUrl"]
+    arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    logger.info("queues ready: %s (dead letters after %d receives -> %s)", name, receives, dead_letter_name)
+    return SyncQueues(url, arn, dead_letter_url, dead_letter_arn, receives)

@@ -157,3 +157,8 @@ def sqs_event_source(function_id: str = "ResmanSyncFunction", template: Path = T
             props: dict[str, Any] = event["Properties"]
             return props
     raise LookupError(f"{function_id} has no SQS event source")
+
+
+def resolved(value: Any, template: Path = TEMPLATE) -> str | None:
+    """A value as a deploy resolves it from the template alone (a plain value, or its Parameter's Default)."""
+    return _resolved(value, load(template).get("Parameters", {}))

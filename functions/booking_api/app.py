@@ -6,13 +6,16 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from tour_booking import snapstart
 from tour_booking.api.routes import handle
-from tour_booking.tracing import function_tracer
+from tour_booking.tracing import traced_handler
 
-tracer = function_tracer()
+# SnapStart (a no-op without it): the snapshot holds the modules a first request needs, a restore drops the
+# connections, credentials and random state the snapshot froze (tour_booking/snapstart.py).
+snapstart.register()
 
 
-@tracer.capture_lambda_handler(capture_response=False)
+@traced_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     answer: dict[str, Any] = handle(event, context)
     return answer

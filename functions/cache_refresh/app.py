@@ -1,23 +1,26 @@
 """The scheduled cache refresh (EventBridge Scheduler -> this function): see tour_booking.cache_refresh.
 
-Every property is refreshed even when some fail; then, if any failed, the invocation raises
+With REFRESH_QUEUE_URL (template.yaml): queues every active property in batches per ResMan account for the
+refresh worker (functions/refresh_worker), and raises CacheRefreshFailedError when a batch could not be sent.
+Without it (sam local, tests): refreshes every property itself, even when some fail; then, if any failed, raises
 CacheRefreshFailedError so Lambda's Errors metric (and the CacheRefreshErrorsAlarm) fires. The schedule does
 not retry (MaximumRetryAttempts 0): what succeeded is committed and the next run resumes the rest.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tour_booking.cache_refresh import ProspectSource, ResManProspectSource, refresh_all
-from tour_booking.tracing import function_tracer
+from tour_booking.tracing import traced_handler
+
+if TYPE_CHECKING:
+    from tour_booking.cache_refresh import ProspectSource
 
 logger = Logger()
-tracer = function_tracer()
 # The namespace template.yaml's dashboard reads; fixed here so a missing POWERTOOLS_METRICS_NAMESPACE (sam local
 # with a partial env file) cannot turn a good run into a metrics validation error.
 metrics = Metrics(namespace="TourBooking")
@@ -28,11 +31,24 @@ class CacheRefreshFailedError(Exception):
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
+@traced_handler
 @metrics.log_metrics
 def lambda_handler(
     event: dict[str, Any], context: LambdaContext, source: ProspectSource | None = None
 ) -> dict[str, Any]:
+    # Cold start: the refresh (psycopg, the SQL modules) is imported by the first invocation.
+    from tour_booking.cache_refresh import ResManProspectSource, enqueue_all, refresh_all  # noqa: PLC0415
+    from tour_booking.settings import get_settings  # noqa: PLC0415
+
+    queue_url = get_settings().refresh_queue_url
+    if queue_url:
+        queued = enqueue_all(queue_url)
+        sent = queued.batches - queued.unsent_batches
+        metrics.add_metric(name="RefreshBatchesQueued", unit=MetricUnit.Count, value=sent)
+        logger.info("refresh queued", extra=queued.as_dict())
+        if queued.unsent_batches:
+            raise CacheRefreshFailedError(f"{queued.unsent_batches} of {queued.batches} refresh batches were not sent")
+        return queued.as_dict()
     report = refresh_all(source if source is not None else ResManProspectSource())
     refreshed = len(report.results) - len(report.failed)
     metrics.add_metric(name="PropertiesRefreshed", unit=MetricUnit.Count, value=refreshed)

@@ -14,17 +14,16 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tour_booking.event_publisher import EventBus, eventbridge, publish_pending
-from tour_booking.tracing import function_tracer
+from tour_booking.tracing import traced_handler
 
 logger = Logger()
-tracer = function_tracer()
 metrics = Metrics(namespace="TourBooking")
 # Time kept back from the invocation's limit for the last PutEvents call and its mark.
 RESERVE_SECONDS = 10.0
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
+@traced_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext, bus: EventBus | None = None) -> dict[str, Any]:
     deadline = time.monotonic() + max(context.get_remaining_time_in_millis() / 1000 - RESERVE_SECONDS, 1.0)

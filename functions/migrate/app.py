@@ -10,15 +10,16 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tour_booking.db import conninfo
-from tour_booking.migrations import apply_migrations
-
 logger = Logger()
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    # Cold start: psycopg and the migrations are imported by the invocation.
+    from tour_booking.db import conninfo  # noqa: PLC0415
+    from tour_booking.migrations import apply_migrations  # noqa: PLC0415
+
     if "RequestType" not in event:
         applied = apply_migrations(conninfo(), SQL_DIR)
         logger.info("migrations applied", extra={"applied": applied})

@@ -4,7 +4,7 @@ sweeper: see tour_booking.resman_sync."""
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
@@ -12,12 +12,13 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tour_booking.resman_sync import ResManPort, SyncOutcome, sweep_pending, sync_requests
-from tour_booking.sync_queue import SyncRequest
-from tour_booking.tracing import function_tracer
+from tour_booking.tracing import traced_handler
+
+if TYPE_CHECKING:
+    from tour_booking.resman_sync import ResManPort
+    from tour_booking.sync_queue import SyncRequest
 
 logger = Logger()
-tracer = function_tracer()
 # The namespace template.yaml gives every function, also when run outside it (sam local, tests, make dev).
 metrics = Metrics(namespace="TourBooking")
 # The names template.yaml's sync failure-rate alarm and dashboard read.
@@ -35,11 +36,16 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 
 def _request(record: dict[str, Any]) -> SyncRequest:
+    from tour_booking.sync_queue import SyncRequest  # noqa: PLC0415 - cold start: the sync loads when called
+
     attribute = (record.get("messageAttributes") or {}).get("correlation_id") or {}
     return SyncRequest.from_body(record["body"], attribute.get("stringValue"))
 
 
 def handle_batch(event: dict[str, Any], context: LambdaContext, client: ResManPort) -> dict[str, Any]:
+    # Cold start: the sync (psycopg, the SQL modules) is imported by the first batch.
+    from tour_booking.resman_sync import SyncOutcome, sync_requests  # noqa: PLC0415
+
     parsed: list[tuple[str, SyncRequest]] = []
     for record in event.get("Records", []):
         try:
@@ -74,10 +80,12 @@ def handle_batch(event: dict[str, Any], context: LambdaContext, client: ResManPo
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
+@traced_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext, client: ResManPort | None = None) -> dict[str, Any]:
     if event.get("sweep"):
+        from tour_booking.resman_sync import sweep_pending  # noqa: PLC0415
+
         report = sweep_pending()
         metrics.add_metric(name="SweptTours", unit=MetricUnit.Count, value=report.sent)
         return {"found": report.found, "sent": report.sent, "unsent": report.unsent}

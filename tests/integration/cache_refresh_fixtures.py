@@ -136,3 +136,30 @@ class FakeResMan:
 
 def close_worker_connections() -> None:
     db.close()
+
+
+@dataclass
+class ConcurrencyProbe:
+    """A ProspectSource that answers after `latency` seconds (what `inner` answers, or nothing) and records the
+    most calls it saw in flight at once, per ResMan account."""
+
+    latency: float
+    inner: Any = None
+    in_flight: dict[str, int] = field(default_factory=dict)
+    most: dict[str, int] = field(default_factory=dict)
+    calls: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def search_prospects_modified(self, account_id: str, property_id: str, start: datetime, end: datetime) -> Any:
+        with self.lock:
+            self.calls += 1
+            self.in_flight[account_id] = self.in_flight.get(account_id, 0) + 1
+            self.most[account_id] = max(self.most.get(account_id, 0), self.in_flight[account_id])
+        try:
+            threading.Event().wait(self.latency)
+            if self.inner is None:
+                return []
+            return self.inner.search_prospects_modified(account_id, property_id, start, end)
+        finally:
+            with self.lock:
+                self.in_flight[account_id] -= 1

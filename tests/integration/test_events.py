@@ -26,6 +26,7 @@ FUNCTIONS = {
     "booking_api": "BookingApiFunction",
     "resman_sync": "ResmanSyncFunction",
     "cache_refresh": "CacheRefreshFunction",
+    "refresh_worker": "RefreshWorkerFunction",
     "migrate": "MigrateFunction",
     "event_publisher": "EventPublisherFunction",
 }
@@ -41,7 +42,7 @@ def function_of(path: Path) -> str:
 
 
 def handler_of(function: str) -> Any:
-    if function in {"resman_sync", "cache_refresh"}:
+    if function in {"resman_sync", "cache_refresh", "refresh_worker"}:
         pytest.importorskip("tour_booking.resman.client", reason="the ResMan client has not landed")
     module = pytest.importorskip(f"functions.{function}.app", reason=f"functions/{function}/app.py has not landed")
     return module.lambda_handler
@@ -162,6 +163,15 @@ def test_every_event_file_works_with_its_handler(path: Path, stack_env: None, mo
     elif function == "cache_refresh":
         assert (result["properties"], result["failed"]) == (1, 0), result
         assert result["results"][0]["resman_polled"] is True
+    elif function == "refresh_worker":
+        # the demo property of events/refresh_worker.json refreshed: ResMan read through its watermark, slots cached
+        assert result == {"batchItemFailures": []}
+        with psycopg.connect(str(get_settings().database_url)) as conn:
+            row = conn.execute(
+                "SELECT last_success_at, last_error FROM resman_watermark WHERE property_id = %s",
+                (demo_data.PROPERTY_ID,),
+            ).fetchone()
+        assert row is not None and row[0] is not None and row[1] is None
     elif function == "migrate":
         assert result == {"applied": []}
     elif function == "event_publisher":

@@ -1,9 +1,13 @@
-"""The booking API traced as Lambda traces it: X-Ray segments reach the daemon's UDP port with the handler's
-subsegment and its cold-start annotation, and none of the prospect's details (the 201 carries them all).
+"""The booking API traced as Lambda traces it (tour_booking/tracing.py).
+
+With TRACING_SDK=xray, a sampled invocation's X-Ray segments reach the daemon's UDP port with the handler's
+subsegment and its cold-start annotation, and none of the prospect's details (the 201 carries them all). By
+default (Lambda's active tracing alone), and for an unsampled invocation, the X-Ray SDK is never imported and
+the function sends nothing.
 
 The handler runs in a child process whose environment is Lambda's (function name, task root, trace header,
-daemon address), because Powertools' Tracer decides at import time whether it is in Lambda, and the test
-process imported the handler with tracing off.
+daemon address), because Powertools' Tracer decides when it is built whether it is in Lambda, and the test
+process runs outside it.
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ import json, sys
 from functions.booking_api.app import lambda_handler
 from tests.integration.api_events import LambdaContext, api_event
 
+print("sdk at init", "aws_xray_sdk" in sys.modules, flush=True)
 for method, path, body in json.loads(sys.argv[1]):
     answer = lambda_handler(api_event(method, path, body), LambdaContext())
     print("status", answer["statusCode"], flush=True)
+print("sdk after", "aws_xray_sdk" in sys.modules, flush=True)
 """
 
 
@@ -48,7 +54,7 @@ def _walk(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return found
 
 
-def test_a_traced_booking_sends_the_handler_subsegments_and_no_prospect_detail(clean_db: str, app_url: str) -> None:
+def _traced_run(clean_db: str, app_url: str, *, sdk: str | None, sampled: bool) -> tuple[str, list[bytes]]:
     property_id = uuid.uuid4()
     conversation_id = new_conversation(clean_db)
     requests = [
@@ -62,7 +68,7 @@ def test_a_traced_booking_sends_the_handler_subsegments_and_no_prospect_detail(c
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {"POWERTOOLS_TRACE_DISABLED", "AWS_SAM_LOCAL", "SYNC_QUEUE_URL"}
+        if key not in {"POWERTOOLS_TRACE_DISABLED", "AWS_SAM_LOCAL", "SYNC_QUEUE_URL", "TRACING_SDK"}
     }
     trace_id = f"1-{uuid.uuid4().hex[:8]}-{uuid.uuid4().hex[:24]}"
     env.update(
@@ -71,8 +77,10 @@ def test_a_traced_booking_sends_the_handler_subsegments_and_no_prospect_detail(c
         AWS_LAMBDA_FUNCTION_NAME="tour-booking-api",
         LAMBDA_TASK_ROOT=str(ROOT),
         AWS_XRAY_DAEMON_ADDRESS=address,
-        _X_AMZN_TRACE_ID=f"Root={trace_id};Parent={uuid.uuid4().hex[:16]};Sampled=1",
+        _X_AMZN_TRACE_ID=f"Root={trace_id};Parent={uuid.uuid4().hex[:16]};Sampled={int(sampled)}",
     )
+    if sdk is not None:
+        env["TRACING_SDK"] = sdk
     try:
         child = subprocess.run(
             [sys.executable, "-c", CHILD, json.dumps(requests)],
@@ -95,6 +103,17 @@ def test_a_traced_booking_sends_the_handler_subsegments_and_no_prospect_detail(c
     assert child.returncode == 0, child.stderr
     statuses = [line.split()[1] for line in child.stdout.splitlines() if line.startswith("status ")]
     assert statuses == ["200", "201"], child.stdout
+    assert "sdk at init False" in child.stdout, "the X-Ray SDK was imported at init"
+    return trace_id + "\n" + child.stdout, datagrams
+
+
+def test_a_traced_booking_sends_the_handler_subsegments_and_no_prospect_detail(clean_db: str, app_url: str) -> None:
+    # given TRACING_SDK=xray and invocations Lambda sampled
+    output, datagrams = _traced_run(clean_db, app_url, sdk="xray", sampled=True)
+    trace_id = output.split("\n", 1)[0]
+
+    # then the SDK was loaded by the first invocation, and the segments carry the trace, not the prospect
+    assert "sdk after True" in output
     documents = _walk(_segments(datagrams))
     assert {document["trace_id"] for document in documents if "trace_id" in document} == {trace_id}
     handler = [document for document in documents if document.get("name") == "## lambda_handler"]
@@ -103,3 +122,21 @@ def test_a_traced_booking_sends_the_handler_subsegments_and_no_prospect_detail(c
     raw = b"".join(datagrams).decode()
     leaked = [secret for secret in SECRETS if secret.lower() in raw.lower()]
     assert not leaked, f"the trace carries prospect details: {leaked}"
+
+
+def test_by_default_the_function_loads_no_tracing_sdk_and_sends_nothing(clean_db: str, app_url: str) -> None:
+    # given the default (Lambda's active tracing alone) and sampled invocations
+    output, datagrams = _traced_run(clean_db, app_url, sdk=None, sampled=True)
+
+    # then the X-Ray SDK was never imported and no segment left the function
+    assert "sdk after False" in output
+    assert datagrams == []
+
+
+def test_an_unsampled_invocation_never_loads_the_sdk(clean_db: str, app_url: str) -> None:
+    # given TRACING_SDK=xray but invocations Lambda did not sample
+    output, datagrams = _traced_run(clean_db, app_url, sdk="xray", sampled=False)
+
+    # then nothing was loaded or sent
+    assert "sdk after False" in output
+    assert datagrams == []

@@ -1,8 +1,15 @@
 """The scheduled cache refresh: for every active property, read what changed in ResMan since its watermark,
 record tour outcomes and staff-booked appointments, and recompute the cached slots of the coming days.
 
-Properties are refreshed concurrently (REFRESH_CONCURRENCY threads, each with its own database connection);
-one property's failure is recorded in its result and never stops the others.
+Two ways to run it:
+- spread over the refresh queue (REFRESH_QUEUE_URL set, as template.yaml deploys it): the schedule only
+  queues batches of properties, one ResMan account per batch (`enqueue_all`, tour_booking.refresh_queue), and
+  the refresh worker refreshes each batch it receives (`refresh_batches`), at most
+  RESMAN_MAX_CONCURRENCY_PER_ACCOUNT properties of one account at once;
+- in one invocation (`refresh_all`, no queue: `sam local invoke`, the tests): every active property,
+  REFRESH_CONCURRENCY threads at once.
+Either way each property goes through `refresh_property`, with the same watermarks, and one property's failure
+is recorded in its result and never stops the others. Each thread keeps its own database connection.
 
 Per property:
 1. ResMan (only with ResMan ids): SearchProspects by modified window, from the watermark to now (plus
@@ -22,6 +29,8 @@ Per property:
 from __future__ import annotations
 
 import contextvars
+import functools
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -172,6 +181,116 @@ def refresh_all(source: ProspectSource | None, now: datetime | None = None) -> R
     )
     report.seconds = time.perf_counter() - started
     return report
+
+
+@dataclass
+class EnqueueReport:
+    properties: int = 0
+    accounts: int = 0
+    batches: int = 0
+    unsent_batches: int = 0
+    expired_idempotency_keys: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "seconds": round(self.seconds, 3)}
+
+
+def enqueue_all(queue_url: str, now: datetime | None = None) -> EnqueueReport:
+    """The schedule's part: every active property queued in batches of REFRESH_BATCH_PROPERTIES, one ResMan
+    account per batch. A batch that could not be sent is reported; the next run covers its properties."""
+    from tour_booking import refresh_queue  # noqa: PLC0415 - the inline refresh needs no queue
+
+    settings = get_settings()
+    started = time.perf_counter()
+    at = now or datetime.now(UTC)
+    with db.transaction() as conn:
+        targets = schedules_repository.list_active_accounts(conn)
+        expired_keys = idempotency_repository.delete_expired(conn, at)
+    batches = refresh_queue.plan_batches(targets, settings.refresh_batch_properties, at)
+    unsent = refresh_queue.send_batches(queue_url, batches)
+    return EnqueueReport(
+        properties=len(targets),
+        accounts=len({b.account_id for b in batches if b.account_id}),
+        batches=len(batches),
+        unsent_batches=len(unsent),
+        expired_idempotency_keys=expired_keys,
+        seconds=time.perf_counter() - started,
+    )
+
+
+class _PerAccountPool:
+    """Runs tasks on `workers` threads, at most `per_account` of one account at a time; a thread never waits
+    on a busy account while another account has work (the tasks of one account start in the order given)."""
+
+    def __init__(self, workers: int, per_account: int) -> None:
+        self.workers, self.per_account = workers, per_account
+
+    def run(self, tasks: Sequence[tuple[str | None, Any]]) -> list[Any]:
+        results: list[Any] = [None] * len(tasks)
+        pending: dict[str | None, list[int]] = {}
+        for index, (account, _) in enumerate(tasks):
+            pending.setdefault(account, []).append(index)
+        running: dict[str | None, int] = {}
+        condition = threading.Condition()
+
+        def next_task() -> int | None:
+            with condition:
+                while True:
+                    if not any(pending.values()):
+                        return None
+                    for account, queue in pending.items():
+                        # Properties without a ResMan account call nobody: no bound but the threads.
+                        if queue and (account is None or running.get(account, 0) < self.per_account):
+                            running[account] = running.get(account, 0) + 1
+                            return queue.pop(0)
+                    condition.wait()
+
+        def work() -> None:
+            while (index := next_task()) is not None:
+                account, task = tasks[index]
+                try:
+                    results[index] = task()
+                finally:
+                    with condition:
+                        running[account] -= 1
+                        condition.notify_all()
+
+        threads = min(self.workers, len(tasks))
+        futures = [_executor(self.workers).submit(contextvars.copy_context().run, work) for _ in range(threads)]
+        for future in futures:
+            future.result()
+        return results
+
+
+def refresh_batches(
+    batches: Sequence[Sequence[UUID]], source: ProspectSource | None, now: datetime | None = None
+) -> list[list[PropertyResult]]:
+    """The worker's part: each batch's properties refreshed (those no longer active skipped), REFRESH_CONCURRENCY
+    threads at once and at most RESMAN_MAX_CONCURRENCY_PER_ACCOUNT properties of one ResMan account; the results
+    per batch, in order. Never raises for a property's failure."""
+    settings = get_settings()
+    at = now or datetime.now(UTC)
+    with db.transaction() as conn:
+        schedules = dict(schedules_repository.active_schedules_of(conn, [p for batch in batches for p in batch]))
+    tasks: list[tuple[str | None, Any]] = []
+    owners: list[int] = []
+    for number, batch in enumerate(batches):
+        for pid in batch:
+            if pid in schedules:
+                schedule = schedules[pid]
+                tasks.append(
+                    (
+                        schedule.resman_account_id,
+                        functools.partial(refresh_property, pid, schedule, source, settings, at),
+                    )
+                )
+                owners.append(number)
+    pool = _PerAccountPool(settings.refresh_concurrency, settings.resman_max_concurrency_per_account)
+    answer: list[list[PropertyResult]] = [[] for _ in batches]
+    for owner, result in zip(owners, pool.run(tasks), strict=True):
+        answer[owner].append(result)
+    return answer
 
 
 def refresh_property(

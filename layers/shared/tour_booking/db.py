@@ -165,15 +165,19 @@ def _explicit_transaction(conn: Connection) -> Iterator[None]:
 
 
 def fetch_all(query: bytes | sql.SQL | sql.Composed, params: Mapping[str, Any] | Sequence[Any]) -> list[dict[str, Any]]:
-    """One read-only statement outside any transaction, bounded by the statement timeout in the same message:
-    one round trip, where BEGIN and COMMIT would add two. The parameters are bound client-side because the
-    simple protocol, the only one that carries two statements, has no parameters."""
+    """One read-only statement outside any explicit transaction, bounded by the statement timeout, in one round
+    trip: pipeline mode sends `set_config('statement_timeout', ..., true)` and the statement before a single
+    Sync, so the two run in one implicit transaction (the setting ends with it; nothing stays in the session).
+    The extended protocol keeps the parameters server-side and lets psycopg prepare the statement where
+    DB_PREPARE_THRESHOLD allows it; BEGIN and COMMIT would add two statements and nothing else."""
     conn = connection()
     try:
-        with psycopg.ClientCursor(conn, row_factory=dict_row) as cursor:
-            cursor.execute(_set_timeout() + b"; " + cursor.mogrify(query, params).encode())
-            cursor.nextset()
-            return cursor.fetchall()
+        with conn.pipeline():
+            timeout = str(get_settings().db_statement_timeout_ms)
+            conn.execute(b"SELECT set_config('statement_timeout', %s, true)", (timeout,))
+            cursor = conn.execute(query, params)
+        # Fetched after the pipeline's one Sync: fetching inside it would send a second one (a round trip).
+        return cursor.fetchall()
     except psycopg.OperationalError as error:
         if conn.broken or conn.closed:
             close()

@@ -4,6 +4,7 @@ reads the time zones the database knows (`pg_timezone_names`)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -93,6 +94,24 @@ def list_active_schedules(conn: Connection) -> list[tuple[UUID, TourSchedule]]:
         b"SELECT property_id, " + COLUMNS + b" FROM tour_schedule WHERE is_active ORDER BY property_id"
     ).fetchall()
     return [(row["property_id"], _to_schedule(row)) for row in rows]
+
+
+def list_active_accounts(conn: Connection) -> list[tuple[UUID, str | None]]:
+    """(property, ResMan account or None) of every active property: what the refresh schedule batches."""
+    rows = conn.execute(
+        b"SELECT property_id, resman_account_id FROM tour_schedule WHERE is_active ORDER BY property_id"
+    ).fetchall()
+    return [(row["property_id"], row["resman_account_id"]) for row in rows]
+
+
+def active_schedules_of(conn: Connection, property_ids: Sequence[UUID]) -> list[tuple[UUID, TourSchedule]]:
+    """The schedules of those of `property_ids` that are still active, in their order."""
+    rows = conn.execute(
+        b"SELECT property_id, " + COLUMNS + b" FROM tour_schedule WHERE is_active AND property_id = ANY(%s)",
+        (list(property_ids),),
+    ).fetchall()
+    found = {row["property_id"]: _to_schedule(row) for row in rows}
+    return [(pid, found[pid]) for pid in property_ids if pid in found]
 
 
 def put_schedule(conn: Connection, property_id: UUID, schedule: TourSchedule) -> TourSchedule:

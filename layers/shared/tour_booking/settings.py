@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     db_prepare_threshold: int | None = 5
 
     sync_queue_url: str | None = None
+    # X-Ray SDK subsegments (tour_booking/tracing.py): "off", Lambda's active tracing alone; "xray", the SDK
+    # loaded by the first sampled invocation.
+    tracing_sdk: Literal["off", "xray"] = "off"
 
     resman_base_url: str = "https://api.myresman.com"
     resman_secret_arn: str | None = None
@@ -57,6 +60,10 @@ class Settings(BaseSettings):
     cache_refresh_interval_minutes: int = Field(default=15, ge=1)
     refresh_horizon_days: int = Field(default=14, ge=1, le=365)
     refresh_concurrency: int = Field(default=8, ge=1)
+    # The refresh spread over a queue (tour_booking.refresh_queue): the schedule queues batches of this many
+    # properties of one ResMan account; unset, the schedule refreshes every property itself.
+    refresh_queue_url: str | None = None
+    refresh_batch_properties: int = Field(default=10, ge=1, le=1000)
     refresh_window_overlap_minutes: int = Field(default=5, ge=0)
     no_show_grace_minutes: int = Field(default=120, ge=0)
     sweeper_pending_age_seconds: int = Field(default=300, ge=0)

@@ -2,6 +2,10 @@
 
 Routes parse and validate (Powertools + pydantic), call one service function and answer JSON. Every error
 leaves through the handlers at the bottom, in the contract's shape {"error": {"code", "message", "details"}}.
+
+Cold start: a route imports its service (and through it psycopg and the SQL modules) when it is first called,
+so the init imports only the resolver and the models its validation needs (bench/cold_start.py), and an
+availability read never loads the booking modules.
 """
 
 from __future__ import annotations
@@ -25,7 +29,6 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tour_booking import availability_service, booking_service, holds_service
 from tour_booking.api.json_body import MAX_DEPTH, MAX_NUMBER_CHARS, parse_json_body
 from tour_booking.api.models import (
     CreateHoldRequest,
@@ -129,6 +132,8 @@ def get_availability(
     days: Annotated[int, Query(ge=1, le=31)] = 1,
     tour_type: Annotated[TourType | None, Query()] = None,
 ) -> Response[Any]:
+    from tour_booking import availability_service  # noqa: PLC0415 - cold start: loaded by the first call
+
     answer = availability_service.get_availability(property_id, start_date, days, tour_type)
     return Response(status_code=200, content_type=JSON, body=answer)
 
@@ -147,6 +152,8 @@ def get_availability(
 def put_tour_schedule(
     property_id: Annotated[UUID, Path()], schedule: Annotated[TourScheduleBody, Body()]
 ) -> Response[Any]:
+    from tour_booking import availability_service  # noqa: PLC0415 - cold start: loaded by the first call
+
     saved, conflicts = availability_service.put_schedule(property_id, schedule)
     answer = saved.model_dump(mode="json")
     answer["conflicts"] = [
@@ -162,6 +169,8 @@ def put_tour_schedule(
     responses=_responses(200, TourScheduleBody, "the schedule", e404="property_not_found"),
 )
 def get_tour_schedule(property_id: Annotated[UUID, Path()]) -> Response[Any]:
+    from tour_booking import availability_service  # noqa: PLC0415 - cold start: loaded by the first call
+
     return _json(200, availability_service.get_schedule(property_id).model_dump(mode="json"))
 
 
@@ -178,6 +187,8 @@ def get_tour_schedule(property_id: Annotated[UUID, Path()]) -> Response[Any]:
     ),
 )
 def create_tour(body: Annotated[CreateTourRequest, Body()], idempotency_key: IdempotencyKey = None) -> Response[Any]:
+    from tour_booking import booking_service  # noqa: PLC0415 - cold start: loaded by the first call
+
     answer = booking_service.create_tour(body, idempotency_key, _correlation_id())
     if not answer.replayed:
         metrics.add_metric(name="ToursBooked", unit=MetricUnit.Count, value=1)
@@ -204,6 +215,8 @@ def create_tour(body: Annotated[CreateTourRequest, Body()], idempotency_key: Ide
     ),
 )
 def create_hold(body: Annotated[CreateHoldRequest, Body()]) -> Response[Any]:
+    from tour_booking import holds_service  # noqa: PLC0415 - cold start: loaded by the first call
+
     return _json(201, holds_service.create_hold(body))
 
 
@@ -213,6 +226,8 @@ def create_hold(body: Annotated[CreateHoldRequest, Body()]) -> Response[Any]:
     responses=_responses(204, None, "released", e404="hold_not_found (unknown, expired, released or booked)"),
 )
 def release_hold(hold_id: Annotated[UUID, Path()]) -> Response[Any]:
+    from tour_booking import holds_service  # noqa: PLC0415 - cold start: loaded by the first call
+
     holds_service.release_hold(hold_id)
     return Response(status_code=204, body=None)
 
@@ -244,6 +259,8 @@ def list_tours(
         str | None, Query(max_length=512, description="the `next_cursor` of the previous page, as it came")
     ] = None,
 ) -> Response[Any]:
+    from tour_booking import booking_service  # noqa: PLC0415 - cold start: loaded by the first call
+
     page = booking_service.list_tours(
         conversation_id=conversation_id,
         property_id=property_id,
@@ -258,6 +275,8 @@ def list_tours(
 
 @app.get("/tours/<tour_id>", summary="A tour", responses=_responses(200, Tour, "the tour", e404="tour_not_found"))
 def get_tour(tour_id: Annotated[UUID, Path()]) -> Response[Any]:
+    from tour_booking import booking_service  # noqa: PLC0415 - cold start: loaded by the first call
+
     return _json(200, booking_service.get_tour(tour_id))
 
 
@@ -274,6 +293,8 @@ def get_tour(tour_id: Annotated[UUID, Path()]) -> Response[Any]:
     ),
 )
 def patch_tour(tour_id: Annotated[UUID, Path()], body: Annotated[UpdateTourRequest, Body()]) -> Response[Any]:
+    from tour_booking import booking_service  # noqa: PLC0415 - cold start: loaded by the first call
+
     return _json(200, booking_service.update_tour(tour_id, body, _correlation_id()))
 
 
@@ -291,6 +312,8 @@ def patch_tour(tour_id: Annotated[UUID, Path()], body: Annotated[UpdateTourReque
     },
 )
 def get_tour_calendar(tour_id: Annotated[UUID, Path()]) -> Response[Any]:
+    from tour_booking import booking_service  # noqa: PLC0415 - cold start: loaded by the first call
+
     return Response(status_code=200, content_type=CALENDAR, body=booking_service.tour_calendar(tour_id))
 
 
@@ -300,6 +323,8 @@ def get_tour_calendar(tour_id: Annotated[UUID, Path()]) -> Response[Any]:
     responses=_responses(200, SuccessRates, "the rates"),
 )
 def tour_success_rate(property_id: Annotated[UUID | None, Query()] = None) -> Response[Any]:
+    from tour_booking import booking_service  # noqa: PLC0415 - cold start: loaded by the first call
+
     return _json(200, booking_service.success_rates(property_id))
 
 

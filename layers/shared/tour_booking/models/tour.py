@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, EmailStr, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from tour_booking.models.enums import SyncStatus, TourStatus, TourType
 from tour_booking.models.xml_text import ResManText, xml_text
@@ -15,7 +15,17 @@ from tour_booking.models.xml_text import ResManText, xml_text
 Name = Annotated[ResManText, Field(min_length=1, max_length=100)]
 # E.164-ish: digits with optional +, spaces, dots, dashes and parentheses; 7 to 15 digits checked below.
 Phone = Annotated[ResManText, Field(min_length=7, max_length=25, pattern=r"^\+?[0-9 ().-]+$")]
-Email = Annotated[EmailStr, AfterValidator(xml_text)]
+
+
+def _email(value: str) -> str:
+    """pydantic's EmailStr check and normalization, with email_validator imported by the first email checked
+    rather than when this module is (cold start: EmailStr imports it when a model using it is defined)."""
+    from pydantic.networks import validate_email  # noqa: PLC0415
+
+    return validate_email(value)[1]
+
+
+Email = Annotated[str, AfterValidator(_email), AfterValidator(xml_text), Field(json_schema_extra={"format": "email"})]
 StaffNotes = Annotated[ResManText, Field(max_length=4000)]
 
 

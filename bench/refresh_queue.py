@@ -1,0 +1,162 @@
+"""Benchmark of the refresh spread over the queue (`make bench`; not a test).
+
+10,000 properties x 14 days (BENCH_QUEUE_PROPERTIES) over 100 ResMan accounts, each with a few tours, as
+bench/cache_refresh.py seeds them. The schedule's handler queues the batches on moto's SQS server (the template's
+FIFO refresh queue); BENCH_QUEUE_WORKERS pollers (the worker mapping's MaximumConcurrency, default 4) invoke the
+refresh worker's handler with batches of 10 messages and honour `batchItemFailures`. ResMan answers every
+SearchProspects after 100 ms (BENCH_RESMAN_LATENCY_MS), in process, counting the calls in flight per account.
+
+The workers are threads of this one process, so they share one pool of REFRESH_CONCURRENCY threads (in Lambda
+each container has its own): the pool gets 8 threads per worker, each with its own database connection.
+Reports the schedule's time, the time until every property is refreshed, and the most ResMan calls observed in
+flight on one account (the bound is RESMAN_MAX_CONCURRENCY_PER_ACCOUNT, 2) and in all.
+"""
+
+# ruff: noqa: PLC0415  - imports follow the environment this benchmark sets up
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import threading
+import time
+import uuid
+from typing import Any
+
+
+def main() -> None:
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
+    from bench.cache_refresh import _seed
+    from bench.database import scratch_database
+    from tests.integration.cache_refresh_fixtures import ConcurrencyProbe
+    from tools.local_sqs import MOTO_AWS_ENVIRONMENT, LocalSqsServer, create_refresh_queues, sqs_client
+    from tour_booking import db, refresh_queue
+    from tour_booking.settings import get_settings
+
+    properties = int(os.environ.get("BENCH_QUEUE_PROPERTIES", "10000"))
+    workers = int(os.environ.get("BENCH_QUEUE_WORKERS", "4"))
+    latency = int(os.environ.get("BENCH_RESMAN_LATENCY_MS", "100")) / 1000
+    server = LocalSqsServer(port=0)
+    server.start()
+    try:
+        with scratch_database() as url:
+            os.environ.update(MOTO_AWS_ENVIRONMENT)
+            os.environ.update(
+                AWS_ENDPOINT_URL=server.url,
+                REFRESH_HORIZON_DAYS="14",
+                REFRESH_BATCH_PROPERTIES="10",
+                REFRESH_CONCURRENCY=str(8 * workers),
+                RESMAN_MAX_CONCURRENCY_PER_ACCOUNT="2",
+            )
+            suffix = uuid.uuid4().hex[:8]
+            queues = create_refresh_queues(sqs_client(), f"bench-refresh-{suffix}.fifo", f"bench-dlq-{suffix}.fifo")
+            os.environ["REFRESH_QUEUE_URL"] = queues.url
+            refresh_queue._sqs.cache_clear()
+            get_settings.cache_clear()
+            _seed(url, properties)
+            print(
+                f"{properties} properties over 100 ResMan accounts, {workers} workers x 8 threads, ResMan at "
+                f"{latency * 1000:.0f} ms per call, RESMAN_MAX_CONCURRENCY_PER_ACCOUNT=2",
+                flush=True,
+            )
+            for run in ("first run (empty cache)", "second run (steady state, every 15 minutes)"):
+                with contextlib.redirect_stdout(_Quiet()):  # the local poller prints a line per batch
+                    result = _run(queues, workers, ConcurrencyProbe(latency), properties)
+                print(f"-- {run}", flush=True)
+                for line in result:
+                    print(line, flush=True)
+            if properties <= int(os.environ.get("BENCH_QUEUE_INLINE_MAX", "2000")):
+                _inline(properties, ConcurrencyProbe(latency))
+            db.close()
+    finally:
+        refresh_queue._sqs.cache_clear()
+        server.stop()
+
+
+class _Quiet(io.StringIO):
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+def _run(queues: Any, workers: int, probe: Any, properties: int) -> list[str]:
+    from functions.cache_refresh.app import lambda_handler as schedule
+    from functions.refresh_worker.app import lambda_handler as worker
+    from tools.local_lambda import LambdaContext as context
+    from tools.local_sqs import sqs_client
+    from tools.local_sqs_poller import LocalSqsPoller
+
+    total = {"in_flight": 0, "most": 0, "refreshed": 0, "failed_messages": 0, "invocations": 0}
+    lock = threading.Lock()
+    done = threading.Event()
+    inner = probe.search_prospects_modified
+
+    def counted(*args: Any) -> Any:
+        with lock:
+            total["in_flight"] += 1
+            total["most"] = max(total["most"], total["in_flight"])
+        try:
+            return inner(*args)
+        finally:
+            with lock:
+                total["in_flight"] -= 1
+
+    probe.search_prospects_modified = counted
+
+    def invoke(event: dict[str, Any]) -> Any:
+        answer = worker(event, context("refresh-worker", 1769, 120), source=probe)
+        with lock:
+            total["invocations"] += 1
+            total["failed_messages"] += len(answer["batchItemFailures"])
+            failed = {f["itemIdentifier"] for f in answer["batchItemFailures"]}
+            total["refreshed"] += sum(
+                len(json.loads(r["body"])["property_ids"]) for r in event["Records"] if r["messageId"] not in failed
+            )
+            if total["refreshed"] >= properties:
+                done.set()
+        return answer
+
+    started = time.perf_counter()
+    queued = schedule({"source": "aws.scheduler"}, context("cache-refresh", 1769, 300))
+    scheduled = time.perf_counter() - started
+    lines = [f"schedule: {queued['batches']} batches of {queued['accounts']} accounts queued in {scheduled:.2f} s"]
+    poller = LocalSqsPoller(sqs_client(), queues.url, queues.arn, invoke, part="refresh", pollers=workers)
+    poller.start()
+    finished = done.wait(3600)
+    drained = time.perf_counter() - started
+    poller.stop()
+    assert finished, "the queue did not drain within an hour"
+    lines.append(
+        f"refreshed {total['refreshed']} properties in {drained:.1f} s from the schedule's start "
+        f"({drained / properties * 1000:.2f} ms per property; {total['invocations']} worker invocations, "
+        f"{total['failed_messages']} messages retried, {probe.calls} ResMan calls)"
+    )
+    lines.append(
+        f"most ResMan calls in flight: {max(probe.most.values())} on one account (bound 2), {total['most']} in all"
+    )
+    return lines
+
+
+def _inline(properties: int, probe: Any) -> None:
+    """The same refresh in one invocation, as before the queue: REFRESH_CONCURRENCY=8 threads, no per-account
+    bound but the ResMan client's (which this stand-in bypasses)."""
+    from tour_booking import cache_refresh
+    from tour_booking.settings import get_settings
+
+    os.environ["REFRESH_CONCURRENCY"] = "8"
+    get_settings.cache_clear()
+    started = time.perf_counter()
+    report = cache_refresh.refresh_all(probe)
+    seconds = time.perf_counter() - started
+    assert not report.failed, report.failed[:3]
+    print(
+        f"-- the same in one invocation (8 threads, steady state): {seconds:.1f} s "
+        f"({seconds / properties * 1000:.2f} ms per property); most ResMan calls in flight on one account: "
+        f"{max(probe.most.values())}",
+        flush=True,
+    )
+
+
+if __name__ == "__main__":
+    main()
