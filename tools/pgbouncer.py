@@ -16,7 +16,7 @@ import argparse
 import os
 import shutil
 import socket
-import subprocess
+import subprocess  # nosec B404 - runs pgbouncer and the command its caller gives, never a shell
 import sys
 import tempfile
 import time
@@ -87,7 +87,7 @@ def pgbouncer(backend_url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> Iterat
     command = [binary, str(folder / "pgbouncer.ini")]
     if os.geteuid() == 0:
         command[1:1] = ["-u", "postgres"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # nosec B603
     try:
         _wait_listening(port, process)
         params = {k: v for k, v in backend.items() if v is not None}
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give the command to run after --")
     with pgbouncer(args.backend, pool_size=args.pool_size) as url:
         print(f"pgbouncer (transaction mode, pool {args.pool_size}) on {url}", file=sys.stderr, flush=True)
-        return subprocess.call(command, env={**os.environ, "TEST_POOLER_URL": url})
+        return subprocess.call(command, env={**os.environ, "TEST_POOLER_URL": url})  # nosec B603
 
 
 if __name__ == "__main__":
