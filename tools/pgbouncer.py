@@ -87,9 +87,13 @@ def pgbouncer(backend_url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> Iterat
     command = [binary, str(folder / "pgbouncer.ini")]
     if os.geteuid() == 0:
         command[1:1] = ["-u", "postgres"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # nosec B603
+    # PgBouncer in the foreground writes every log line to stderr too: into a file, since a pipe nobody reads
+    # fills up after a few hundred logins and then blocks PgBouncer itself.
+    stderr_path = folder / "stderr.log"
+    with stderr_path.open("wb") as stderr:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr)  # nosec B603
     try:
-        _wait_listening(port, process)
+        _wait_listening(port, process, stderr_path)
         params = {k: v for k, v in backend.items() if v is not None}
         params |= {"host": "127.0.0.1", "port": str(port)}
         yield make_conninfo("", **params)
@@ -105,12 +109,12 @@ def pgbouncer(backend_url: str, *, pool_size: int = DEFAULT_POOL_SIZE) -> Iterat
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
+def _wait_listening(port: int, process: subprocess.Popen[bytes], stderr_path: Path) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            error = process.stderr.read().decode(errors="replace") if process.stderr else ""
-            raise RuntimeError(f"pgbouncer exited: {error.strip()}")
+            error = stderr_path.read_text(errors="replace")
+            raise RuntimeError(f"pgbouncer exited: {error.strip()[-2000:]}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
             return
