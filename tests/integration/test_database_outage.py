@@ -6,7 +6,6 @@ restart); every booking answered 201 is in the database, whole, and nothing half
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
@@ -75,10 +74,6 @@ def _terminate_sessions(url: str, stop: threading.Event, kills: list[int]) -> No
             time.sleep(pause.uniform(0.01, 0.06))
 
 
-@pytest.mark.skipif(
-    bool(os.environ.get("TEST_POOLER_URL")),
-    reason="terminates the server sessions PgBouncer pools: that tests PgBouncer's recovery, not the handler's",
-)
 def test_sessions_terminated_under_load_answer_503_and_lose_no_201(
     clean_db: str, sqs_queue: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
