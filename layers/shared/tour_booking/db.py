@@ -134,21 +134,14 @@ def transaction(*, pipeline: bool = False) -> Iterator[Connection]:
     hold one statement only: the timeout is then a pipelined `set_config(..., true)`.
     """
     conn = connection()
-    try:
+    with _outage_as_unavailable(conn):
         if pipeline:
             with conn.pipeline(), conn.transaction():
-                conn.execute(
-                    b"SELECT set_config('statement_timeout', %s, true)",
-                    (str(get_settings().db_statement_timeout_ms),),
-                )
+                _pipelined_timeout(conn)
                 yield conn
         else:
             with _explicit_transaction(conn):
                 yield conn
-    except psycopg.OperationalError as error:
-        if conn.broken or conn.closed:
-            close()
-        raise DatabaseUnavailableError("the database is unavailable") from error
 
 
 @contextmanager
@@ -171,17 +164,28 @@ def fetch_all(query: bytes | sql.SQL | sql.Composed, params: Mapping[str, Any] |
     The extended protocol keeps the parameters server-side and lets psycopg prepare the statement where
     DB_PREPARE_THRESHOLD allows it; BEGIN and COMMIT would add two statements and nothing else."""
     conn = connection()
-    try:
+    with _outage_as_unavailable(conn):
         with conn.pipeline():
-            timeout = str(get_settings().db_statement_timeout_ms)
-            conn.execute(b"SELECT set_config('statement_timeout', %s, true)", (timeout,))
+            _pipelined_timeout(conn)
             cursor = conn.execute(query, params)
         # Fetched after the pipeline's one Sync: fetching inside it would send a second one (a round trip).
         return cursor.fetchall()
+
+
+@contextmanager
+def _outage_as_unavailable(conn: Connection) -> Iterator[None]:
+    """A lost connection is dropped (the next call opens a new one) and surfaces as DatabaseUnavailableError."""
+    try:
+        yield
     except psycopg.OperationalError as error:
         if conn.broken or conn.closed:
             close()
         raise DatabaseUnavailableError("the database is unavailable") from error
+
+
+def _pipelined_timeout(conn: Connection) -> None:
+    # In pipeline mode one message holds one statement: the timeout goes as its own, unanswered until the Sync.
+    conn.execute(b"SELECT set_config('statement_timeout', %s, true)", (str(get_settings().db_statement_timeout_ms),))
 
 
 def close() -> None:
