@@ -59,7 +59,7 @@ security: $(STAMP)  ## bandit on the code, pip-audit on the layer's lock (PyPI's
 
 migrate: $(STAMP)  ## apply sql/ to DATABASE_URL
 	@test -n "$$DATABASE_URL" || { echo "set DATABASE_URL (make dev starts its own database)" >&2; exit 2; }
-	$(BIN)/python -m tour_booking.migrations sql
+	$(BIN)/python -m tour_booking.db.migrations sql
 
 dev: $(STAMP)  ## run the whole system locally
 	$(BIN)/python -m tools.dev

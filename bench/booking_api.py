@@ -85,9 +85,9 @@ class Bench:
     def build(self) -> None:
         from psycopg.types.json import Jsonb
 
-        from tour_booking.availability_cache_repository import slot_json
-        from tour_booking.models.schedule import TourSchedule
-        from tour_booking.slots import compute_slots
+        from tour_booking.db.availability_cache_repository import slot_json
+        from tour_booking.domain.schedule import TourSchedule
+        from tour_booking.domain.slots import compute_slots
 
         conn = self.admin
         started = time.perf_counter()
@@ -495,8 +495,10 @@ def _report(
     )
     row(
         "availability p50, handler / bare SQL",
-        lambda r: f"{r['availability']['handler_p50'] / r['availability']['bare_p50']:.2f}x "
-        f"(before {r['availability']['before_p50'] / r['availability']['bare_p50']:.2f}x)",
+        lambda r: (
+            f"{r['availability']['handler_p50'] / r['availability']['bare_p50']:.2f}x "
+            f"(before {r['availability']['before_p50'] / r['availability']['bare_p50']:.2f}x)"
+        ),
         "<= 2x",
     )
     row(

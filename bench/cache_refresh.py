@@ -94,7 +94,8 @@ def _report(label: str, seconds: float, properties: int, target: float | None) -
 def main() -> None:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
     from bench.database import scratch_database
-    from tour_booking import cache_refresh, db
+    from tour_booking import db
+    from tour_booking.refresh import resman_refresh
     from tour_booking.settings import get_settings
 
     properties = int(os.environ.get("BENCH_REFRESH_PROPERTIES", "1000"))
@@ -108,12 +109,12 @@ def main() -> None:
 
         # First run of a container: connections opened, slot layouts computed, cache rows created.
         started = time.perf_counter()
-        cache_refresh.refresh_all(None)
+        resman_refresh.refresh_all(None)
         _report(
             "database part, first run (empty cache, cold container)", time.perf_counter() - started, properties, None
         )
         started = time.perf_counter()
-        report = cache_refresh.refresh_all(None)
+        report = resman_refresh.refresh_all(None)
         db_seconds = time.perf_counter() - started
         assert not report.failed, report.failed[:3]
         _report("database part, steady state (every 15 minutes)", db_seconds, properties, 2)
@@ -121,7 +122,7 @@ def main() -> None:
         with contextlib.ExitStack() as stack:
             source, label = _resman_source(url, latency, stack)
             started = time.perf_counter()
-            report = cache_refresh.refresh_all(source)
+            report = resman_refresh.refresh_all(source)
             full_seconds = time.perf_counter() - started
             assert not report.failed, report.failed[:3]
             calls = sum(r.windows for r in report.results)
@@ -142,7 +143,7 @@ def _resman_source(url: str, latency: float, stack: contextlib.ExitStack) -> tup
         return _LatencySource(latency), "in-process ResMan stand-in"
     import psycopg
 
-    from tour_booking.cache_refresh import ResManProspectSource
+    from tour_booking.refresh.resman_refresh import ResManProspectSource
     from tour_booking.resman.client import get_resman_client
     from tour_booking.settings import get_settings
 

@@ -133,7 +133,9 @@ def checked_out(revision: str) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="cold-start-") as folder:
         archive = subprocess.run(  # noqa: S603
             ["git", "archive", revision, "functions", "layers/shared/tour_booking"],  # noqa: S607
-            cwd=ROOT, check=True, capture_output=True,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
         ).stdout
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(folder, filter="data")

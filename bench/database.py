@@ -16,12 +16,14 @@ from contextlib import contextmanager
 def _forget_environment() -> None:
     """Drops what was built from the environment: settings, clients, this thread's database connection and the
     worker pools, whose threads keep connections to the database they first used."""
-    from tour_booking import cache_refresh, db, resman_sync, sync_queue
+    from tour_booking import db
+    from tour_booking.refresh import resman_refresh
     from tour_booking.resman.client import get_resman_client
     from tour_booking.settings import get_settings
+    from tour_booking.sync import resman_sync, sync_queue
 
     db.close()
-    cache_refresh._executor.cache_clear()
+    resman_refresh._executor.cache_clear()
     resman_sync._executor.cache_clear()
     get_settings.cache_clear()
     get_resman_client.cache_clear()
@@ -46,7 +48,7 @@ def scratch_database() -> Iterator[str]:
     from tests.database import SQL_DIR
     from tests.database import scratch_database as scratch_on
     from tools.embedded_postgres import database_url
-    from tour_booking.migrations import apply_migrations
+    from tour_booking.db.migrations import apply_migrations
 
     with module_environment(), database_url() as server, scratch_on(server) as url:
         apply_migrations(url, SQL_DIR)

@@ -368,8 +368,8 @@ def _instant(text: str) -> datetime:
 @contextlib.contextmanager
 def _environment(values: dict[str, str]) -> Iterator[None]:
     """Sets variables the handler reads (its settings and boto3 client are rebuilt) and restores them after."""
-    from tour_booking import sync_queue
     from tour_booking.settings import get_settings
+    from tour_booking.sync import sync_queue
 
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
@@ -780,7 +780,7 @@ def soak(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
     from tests.database import SQL_DIR, scratch_database
     from tools.embedded_postgres import database_url
-    from tour_booking.migrations import apply_migrations
+    from tour_booking.db.migrations import apply_migrations
 
     with database_url() as server, scratch_database(server) as url:
         apply_migrations(url, SQL_DIR)

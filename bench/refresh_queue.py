@@ -32,7 +32,8 @@ def main() -> None:
     from bench.database import scratch_database
     from tests.integration.cache_refresh_fixtures import ConcurrencyProbe
     from tools.local_sqs import MOTO_AWS_ENVIRONMENT, LocalSqsServer, create_refresh_queues, sqs_client
-    from tour_booking import db, refresh_queue
+    from tour_booking import db
+    from tour_booking.refresh import refresh_queue
     from tour_booking.settings import get_settings
 
     properties = int(os.environ.get("BENCH_QUEUE_PROPERTIES", "10000"))
@@ -141,13 +142,13 @@ def _run(queues: Any, workers: int, probe: Any, properties: int) -> list[str]:
 def _inline(properties: int, probe: Any) -> None:
     """The same refresh in one invocation, as before the queue: REFRESH_CONCURRENCY=8 threads, no per-account
     bound but the ResMan client's (which this stand-in bypasses)."""
-    from tour_booking import cache_refresh
+    from tour_booking.refresh import resman_refresh
     from tour_booking.settings import get_settings
 
     os.environ["REFRESH_CONCURRENCY"] = "8"
     get_settings.cache_clear()
     started = time.perf_counter()
-    report = cache_refresh.refresh_all(probe)
+    report = resman_refresh.refresh_all(probe)
     seconds = time.perf_counter() - started
     assert not report.failed, report.failed[:3]
     print(

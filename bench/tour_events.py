@@ -50,7 +50,7 @@ def _bookings(bench: Bench, samples: int, rounds: int = 10) -> dict[str, list[fl
 
 
 def _publish(bus: Any) -> tuple[int, float]:
-    from tour_booking.event_publisher import publish_pending
+    from tour_booking.events.event_publisher import publish_pending
 
     started = time.perf_counter()
     published = 0
@@ -66,12 +66,16 @@ def main() -> None:
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     os.environ.pop("SYNC_QUEUE_URL", None)
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         os.environ[name] = value
     os.environ.pop("AWS_ENDPOINT_URL", None)
     from bench.database import scratch_database
-    from tour_booking import db, event_publisher
+    from tour_booking import db
+    from tour_booking.events import event_publisher
 
     properties = int(os.environ.get("BENCH_EVENTS_PROPERTIES", "200"))
     samples = int(os.environ.get("BENCH_EVENTS_SAMPLES", "1000"))
@@ -95,12 +99,16 @@ def main() -> None:
 
             client = boto3.client("events", region_name="us-east-1")
             published, seconds = _publish(client)
-        print(f"  publisher -> moto EventBridge: {published} of {events} events in {seconds:.2f} s "
-              f"({published / seconds:.0f} events/s)")
+        print(
+            f"  publisher -> moto EventBridge: {published} of {events} events in {seconds:.2f} s "
+            f"({published / seconds:.0f} events/s)"
+        )
         bench.admin.execute(b"UPDATE tour_event_outbox SET published_at = NULL, lease_until = NULL")
         published, seconds = _publish(_AcceptingBus())
-        print(f"  publisher -> a bus that makes no call: {published} events in {seconds:.2f} s "
-              f"({published / seconds:.0f} events/s: the database part)")
+        print(
+            f"  publisher -> a bus that makes no call: {published} events in {seconds:.2f} s "
+            f"({published / seconds:.0f} events/s: the database part)"
+        )
         event_publisher.eventbridge.cache_clear()
         db.close()
         bench.admin.close()

@@ -9,7 +9,7 @@ import pytest
 from tests.database import SQL_DIR, TRUNCATE, advisory_locks_of_idle_sessions, pooled, scratch_database
 from tools.embedded_postgres import database_url
 from tour_booking import db
-from tour_booking.migrations import apply_migrations
+from tour_booking.db.migrations import apply_migrations
 from tour_booking.settings import get_settings
 
 

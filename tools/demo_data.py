@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from tour_booking.models.schedule import TourSchedule
-from tour_booking.slots import compute_slots, local_today
+from tour_booking.domain.schedule import TourSchedule
+from tour_booking.domain.slots import compute_slots, local_today
 
 PROPERTY_ID = UUID("5f0c8a4e-0d6f-4a36-9a59-2d1c5e7b9a01")
 CONVERSATION_ID = UUID("c0a1b2c3-d4e5-4f60-8a7b-9c0d1e2f3a40")
@@ -47,7 +47,7 @@ SCHEDULE = TourSchedule.model_validate(
 
 def seed_database(conn: Any) -> None:
     """The demo property, its schedule and the demo conversation (idempotent)."""
-    from tour_booking import schedules_repository  # noqa: PLC0415 - the booking API's data access, loaded late
+    from tour_booking.db import schedules_repository  # noqa: PLC0415 - the booking API's data access, loaded late
 
     with conn.transaction():
         schedules_repository.put_schedule(conn, PROPERTY_ID, SCHEDULE)
@@ -76,7 +76,7 @@ def main() -> int:
 
     import psycopg  # noqa: PLC0415
 
-    from tour_booking.migrations import apply_migrations  # noqa: PLC0415
+    from tour_booking.db.migrations import apply_migrations  # noqa: PLC0415
 
     url = os.environ.get("DATABASE_URL")
     if not url:

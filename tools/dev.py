@@ -99,11 +99,13 @@ def parse_args(argv: list[str] | None = None) -> Options:
         help="tour events publisher rate (default: template.yaml's; env DEV_EVENTS_SECONDS)",
     )
     parser.add_argument(
-        "--webhook-url", default=env.get("DEV_WEBHOOK_URL") or None,
+        "--webhook-url",
+        default=env.get("DEV_WEBHOOK_URL") or None,
         help="POST every tour event to this URL, as DomIQ's webhook gets it (env DEV_WEBHOOK_URL)",
     )
     parser.add_argument(
-        "--webhook-api-key", default=env.get("DEV_WEBHOOK_API_KEY") or None,
+        "--webhook-api-key",
+        default=env.get("DEV_WEBHOOK_API_KEY") or None,
         help="x-api-key header of the webhook POSTs (env DEV_WEBHOOK_API_KEY)",
     )
     args = parser.parse_args(argv)
@@ -288,7 +290,7 @@ def tail_file(path: Path, stop: threading.Event, part_name: str) -> threading.Th
 
 def start_database(stack: ExitStack, stop: threading.Event) -> tuple[str, dict[str, Any]]:
     from tools.embedded_postgres import database_url  # noqa: PLC0415
-    from tour_booking.migrations import apply_migrations  # noqa: PLC0415
+    from tour_booking.db.migrations import apply_migrations  # noqa: PLC0415
 
     embedded = not os.environ.get("DATABASE_URL")
     with part("db"):
@@ -547,8 +549,7 @@ def start_stack(options: Options, stack: ExitStack, stop: threading.Event) -> tu
         [
             Job("refresh", "refresh", cache_refresh.invoke, refresh_seconds, lambda: scheduled_event("cache-refresh")),
             Job("sweep", "sync", resman_sync.invoke, sweep_seconds, lambda: dict(sweep_input), run_at_start=False),
-            Job("events", "events", event_publisher.invoke, events_seconds,
-                lambda: scheduled_event("event-publisher")),
+            Job("events", "events", event_publisher.invoke, events_seconds, lambda: scheduled_event("event-publisher")),
         ]
     )
     scheduler.start()

@@ -121,8 +121,9 @@ def move_messages(client: SQSClient, dead_letter_url: str, destination_url: str)
                 raise RedriveError(f"sends to {destination_url} keep failing: {reason}")
 
 
-def start_move_task(client: SQSClient, dead_letter_arn: str, destination_arn: str | None,
-                    per_second: int | None) -> str:
+def start_move_task(
+    client: SQSClient, dead_letter_arn: str, destination_arn: str | None, per_second: int | None
+) -> str:
     """SQS's redrive (StartMessageMoveTask); without a destination the messages go back to their source."""
     arguments: dict[str, Any] = {"SourceArn": dead_letter_arn}
     if destination_arn:
@@ -148,8 +149,9 @@ def local_endpoint() -> bool:
     return bool(os.environ.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL_SQS"))
 
 
-def redrive(client: SQSClient, queue: str, destination: str | None = None, *, per_second: int | None = None,
-            wait: bool = False) -> str:
+def redrive(
+    client: SQSClient, queue: str, destination: str | None = None, *, per_second: int | None = None, wait: bool = False
+) -> str:
     """Redrives `queue` (the dead-letter queue, name or URL); returns a one-line report."""
     dead_letter_url = queue_url(client, queue)
     if local_endpoint():
@@ -162,8 +164,9 @@ def redrive(client: SQSClient, queue: str, destination: str | None = None, *, pe
     if not wait:
         return f"move task started: {handle} (progress: aws sqs list-message-move-tasks --source-arn {dead_letter_arn})"
     task = wait_for_move_task(client, dead_letter_arn)
-    return (f"move task {task.get('Status')}: {task.get('ApproximateNumberOfMessagesMoved', 0)} moved"
-            + (f" ({task['FailureReason']})" if task.get("FailureReason") else ""))
+    return f"move task {task.get('Status')}: {task.get('ApproximateNumberOfMessagesMoved', 0)} moved" + (
+        f" ({task['FailureReason']})" if task.get("FailureReason") else ""
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -183,8 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415
 
     try:
-        print(redrive(boto3.client("sqs"), args.queue, args.destination, per_second=args.per_second,
-                      wait=args.wait))
+        print(redrive(boto3.client("sqs"), args.queue, args.destination, per_second=args.per_second, wait=args.wait))
     except (RedriveError, BotoCoreError, ClientError) as error:
         print(f"redrive: {error}", file=sys.stderr)
         return 1

@@ -1,4 +1,6 @@
-"""The tour events' publisher (EventBridge Scheduler, every minute -> this function): see tour_booking.event_publisher.
+"""The tour events' publisher (EventBridge Scheduler, every minute -> this function).
+
+See tour_booking.events.event_publisher.
 
 Invoked with the schedule's event it issues the reminders due, publishes everything pending to EVENT_BUS_NAME, and
 returns; it stops early, leaving the rest to the next run, when the invocation's time is nearly up.
@@ -13,7 +15,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tour_booking.event_publisher import EventBus, eventbridge, publish_pending
+from tour_booking.events.event_publisher import EventBus, eventbridge, publish_pending
 from tour_booking.tracing import traced_handler
 
 logger = Logger()

@@ -18,7 +18,7 @@ SQL_DIR = Path(__file__).resolve().parent / "sql"
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # Cold start: psycopg and the migrations are imported by the invocation.
     from tour_booking.db import conninfo  # noqa: PLC0415
-    from tour_booking.migrations import apply_migrations  # noqa: PLC0415
+    from tour_booking.db.migrations import apply_migrations  # noqa: PLC0415
 
     if "RequestType" not in event:
         applied = apply_migrations(conninfo(), SQL_DIR)

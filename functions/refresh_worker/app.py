@@ -1,13 +1,13 @@
 """The refresh worker (refresh queue, SQS FIFO -> this function, partial batch responses): refreshes the
-batches of properties the schedule queued (functions/cache_refresh, tour_booking.refresh_queue).
+batches of properties the schedule queued (functions/cache_refresh, tour_booking.refresh.refresh_queue).
 
-Each message is one ResMan account's batch; its group is the account, so no two workers hold one account's
-batches at once, and inside a worker at most RESMAN_MAX_CONCURRENCY_PER_ACCOUNT of its properties refresh at
-once (tour_booking.cache_refresh.refresh_batches). A message whose every property refreshed is acknowledged; one
-with a failed property is listed in `batchItemFailures` and comes back after the queue's visibility timeout,
-as do the later messages of its group in the batch (FIFO order). Its retry refreshes its properties again from
-their watermarks (what the first try committed is not read twice); after maxReceiveCount it goes to the
-dead-letter queue and the RefreshDeadLetterDepthAlarm fires. An unreadable message is acknowledged and logged.
+Each message is one ResMan account's batch; its group is the account, so no two workers hold one account's batches at
+once, and inside a worker at most RESMAN_MAX_CONCURRENCY_PER_ACCOUNT of its properties refresh at once
+(tour_booking.refresh.resman_refresh.refresh_batches). A message whose every property refreshed is acknowledged; one
+with a failed property is listed in `batchItemFailures` and comes back after the queue's visibility timeout, as do the
+later messages of its group in the batch (FIFO order). Its retry refreshes its properties again from their watermarks
+(what the first try committed is not read twice); after maxReceiveCount it goes to the dead-letter queue and the
+RefreshDeadLetterDepthAlarm fires. An unreadable message is acknowledged and logged.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tour_booking.tracing import traced_handler
 
 if TYPE_CHECKING:
-    from tour_booking.cache_refresh import PropertyResult, ProspectSource
+    from tour_booking.refresh.resman_refresh import PropertyResult, ProspectSource
 
 logger = Logger()
 metrics = Metrics(namespace="TourBooking")
@@ -39,8 +39,8 @@ class RefreshBatchFailedError(Exception):
 
 
 def handle_batch(event: dict[str, Any], context: LambdaContext, source: ProspectSource) -> dict[str, Any]:
-    from tour_booking.cache_refresh import refresh_batches  # noqa: PLC0415 - cold start: loaded when called
-    from tour_booking.refresh_queue import RefreshBatch  # noqa: PLC0415
+    from tour_booking.refresh.refresh_queue import RefreshBatch  # noqa: PLC0415
+    from tour_booking.refresh.resman_refresh import refresh_batches  # noqa: PLC0415 - cold start: loaded when called
 
     readable: dict[str, RefreshBatch] = {}
     for record in event.get("Records", []):
@@ -48,9 +48,7 @@ def handle_batch(event: dict[str, Any], context: LambdaContext, source: Prospect
             readable[record["messageId"]] = RefreshBatch.from_body(record["body"])
         except (KeyError, ValueError, TypeError):
             logger.error("unreadable refresh message acknowledged", extra={"message_id": record.get("messageId")})
-    results = dict(
-        zip(readable, refresh_batches([b.property_ids for b in readable.values()], source), strict=True)
-    )
+    results = dict(zip(readable, refresh_batches([b.property_ids for b in readable.values()], source), strict=True))
     failed = [r for batch in results.values() for r in batch if not r.ok]
     for result in failed:
         logger.error("property refresh failed", extra={"property_id": str(result.property_id), "error": result.error})
@@ -72,8 +70,12 @@ def handle_batch(event: dict[str, Any], context: LambdaContext, source: Prospect
     )
     logger.info(
         "refresh batch done",
-        extra={"messages": len(event.get("Records", [])), "refreshed": refreshed, "failed": len(failed),
-               "retried_messages": len(response.get("batchItemFailures", []))},
+        extra={
+            "messages": len(event.get("Records", [])),
+            "refreshed": refreshed,
+            "failed": len(failed),
+            "retried_messages": len(response.get("batchItemFailures", [])),
+        },
     )
     return dict(response)
 
@@ -85,7 +87,7 @@ def lambda_handler(
     event: dict[str, Any], context: LambdaContext, source: ProspectSource | None = None
 ) -> dict[str, Any]:
     if source is None:
-        from tour_booking.cache_refresh import ResManProspectSource  # noqa: PLC0415
+        from tour_booking.refresh.resman_refresh import ResManProspectSource  # noqa: PLC0415
 
         source = ResManProspectSource()
     return handle_batch(event, context, source)

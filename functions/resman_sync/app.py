@@ -1,5 +1,5 @@
 """The ResMan sync (SQS -> this function, partial batch responses) and, on the `{"sweep": true}` schedule, the
-sweeper: see tour_booking.resman_sync."""
+sweeper: see tour_booking.sync.resman_sync."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tour_booking.tracing import traced_handler
 
 if TYPE_CHECKING:
-    from tour_booking.resman_sync import ResManPort
-    from tour_booking.sync_queue import SyncRequest
+    from tour_booking.sync.resman_sync import ResManPort
+    from tour_booking.sync.sync_queue import SyncRequest
 
 logger = Logger()
 # The namespace template.yaml gives every function, also when run outside it (sam local, tests, make dev).
@@ -36,7 +36,7 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 
 
 def _request(record: dict[str, Any]) -> SyncRequest:
-    from tour_booking.sync_queue import SyncRequest  # noqa: PLC0415 - cold start: the sync loads when called
+    from tour_booking.sync.sync_queue import SyncRequest  # noqa: PLC0415 - cold start: the sync loads when called
 
     attribute = (record.get("messageAttributes") or {}).get("correlation_id") or {}
     return SyncRequest.from_body(record["body"], attribute.get("stringValue"))
@@ -44,7 +44,7 @@ def _request(record: dict[str, Any]) -> SyncRequest:
 
 def handle_batch(event: dict[str, Any], context: LambdaContext, client: ResManPort) -> dict[str, Any]:
     # Cold start: the sync (psycopg, the SQL modules) is imported by the first batch.
-    from tour_booking.resman_sync import SyncOutcome, sync_requests  # noqa: PLC0415
+    from tour_booking.sync.resman_sync import SyncOutcome, sync_requests  # noqa: PLC0415
 
     parsed: list[tuple[str, SyncRequest]] = []
     for record in event.get("Records", []):
@@ -84,7 +84,7 @@ def handle_batch(event: dict[str, Any], context: LambdaContext, client: ResManPo
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext, client: ResManPort | None = None) -> dict[str, Any]:
     if event.get("sweep"):
-        from tour_booking.resman_sync import sweep_pending  # noqa: PLC0415
+        from tour_booking.sync.resman_sync import sweep_pending  # noqa: PLC0415
 
         report = sweep_pending()
         metrics.add_metric(name="SweptTours", unit=MetricUnit.Count, value=report.sent)

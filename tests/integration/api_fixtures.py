@@ -12,8 +12,8 @@ import psycopg
 import pytest
 
 from tests.integration.api_events import call
-from tour_booking import sync_queue
 from tour_booking.settings import get_settings
+from tour_booking.sync import sync_queue
 
 ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from tour_booking import event_publisher
+from tour_booking.events import event_publisher
 from tour_booking.settings import get_settings
 
 BUS = "tour-booking-events-test"
@@ -93,7 +93,8 @@ class RecordingBus:
         answer = self.inner.put_events(Entries=sent) if sent else {"Entries": []}
         results = iter(answer["Entries"])
         merged = [
-            {"ErrorCode": "InternalFailure", "ErrorMessage": "refused by the test"} if index in refused
+            {"ErrorCode": "InternalFailure", "ErrorMessage": "refused by the test"}
+            if index in refused
             else next(results)
             for index in range(len(Entries))
         ]

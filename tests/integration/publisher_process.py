@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from tour_booking.event_publisher import publish_pending
+from tour_booking.events.event_publisher import publish_pending
 
 
 class KillingBus:

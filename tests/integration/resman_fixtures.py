@@ -13,9 +13,9 @@ import pytest
 from psycopg.rows import dict_row
 
 from tools.resman_double import DoubleHandle, start_double
-from tour_booking.models.schedule import TourSchedule
+from tour_booking.db.schedules_repository import put_schedule
+from tour_booking.domain.schedule import TourSchedule
 from tour_booking.resman.client import ResManClient
-from tour_booking.schedules_repository import put_schedule
 from tour_booking.settings import get_settings
 
 ACCOUNT = "400"
@@ -78,14 +78,21 @@ def new_property(url: str, *, resman: bool = True, timezone: str = "America/Chic
     return property_id
 
 
-def add_tour(url: str, property_id: uuid.UUID, start: datetime, prospect: dict[str, Any] | None = None,
-             **columns: Any) -> uuid.UUID:
+def add_tour(
+    url: str, property_id: uuid.UUID, start: datetime, prospect: dict[str, Any] | None = None, **columns: Any
+) -> uuid.UUID:
     info = prospect or {"first_name": "Ada", "last_name": "Lovelace", "email": f"{uuid.uuid4().hex[:10]}@example.com"}
     with psycopg.connect(url, autocommit=True) as conn:
         conversation = conn.execute("INSERT INTO conversation DEFAULT VALUES RETURNING id").fetchone()
         assert conversation is not None
-        values = {"conversation_id": conversation[0], "property_id": property_id, "tour_type": "in_person",
-                  "scheduled_datetime": start, "prospect_info": json.dumps(info), **columns}
+        values = {
+            "conversation_id": conversation[0],
+            "property_id": property_id,
+            "tour_type": "in_person",
+            "scheduled_datetime": start,
+            "prospect_info": json.dumps(info),
+            **columns,
+        }
         names = ", ".join(values)
         marks = ", ".join(f"%({n})s" for n in values)
         row = conn.execute(

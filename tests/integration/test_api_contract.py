@@ -219,7 +219,7 @@ def test_booking_stays_pending_and_answers_201_when_the_queue_fails(
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
     monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     get_settings.cache_clear()
-    from tour_booking import sync_queue
+    from tour_booking.sync import sync_queue
 
     sync_queue._sqs.cache_clear()
     try:

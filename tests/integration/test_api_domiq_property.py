@@ -13,7 +13,7 @@ from tests.database import SQL_DIR, pooled, scratch_database
 from tests.integration.api_events import call
 from tests.integration.api_fixtures import schedule_body
 from tour_booking import db
-from tour_booking.migrations import apply_migrations
+from tour_booking.db.migrations import apply_migrations
 from tour_booking.settings import get_settings
 
 DOMIQ_TABLES = b"""

@@ -12,7 +12,7 @@ import pytest
 
 from tests.integration.api_events import call
 from tests.integration.api_fixtures import future_slot, new_conversation, new_property, schedule_body, tour_body
-from tour_booking import schedules_repository
+from tour_booking.db import schedules_repository
 
 EXTREME_INSTANTS = [
     "9999-12-31T23:59:59-12:00",  # no UTC instant Python can hold

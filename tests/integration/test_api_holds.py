@@ -14,9 +14,10 @@ import pytest
 
 from tests.integration.api_events import ApiAnswer, call
 from tests.integration.api_fixtures import future_slot, new_conversation, new_property, tour_body
-from tour_booking import cache_refresh, holds_service
 from tour_booking.api.models import CreateHoldRequest, Hold
-from tour_booking.models.enums import TourType
+from tour_booking.booking import holds_service
+from tour_booking.domain.enums import TourType
+from tour_booking.refresh import resman_refresh
 
 
 def hold(property_id: uuid.UUID, start: str, /, **overrides: Any) -> ApiAnswer:
@@ -209,7 +210,7 @@ def test_a_hold_expires_with_no_write_and_its_id_then_competes_normally(clean_db
     # and the refresh prunes the expired row
     with psycopg.connect(clean_db) as conn:
         assert conn.execute(b"SELECT count(*) FROM tour_hold").fetchone() == (1,)
-    report = cache_refresh.refresh_all(None)
+    report = resman_refresh.refresh_all(None)
     assert report.expired_holds == 1
     with psycopg.connect(clean_db) as conn:
         assert conn.execute(b"SELECT count(*) FROM tour_hold").fetchone() == (0,)

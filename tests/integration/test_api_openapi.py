@@ -12,8 +12,8 @@ from tests.integration.api_events import call
 from tests.integration.api_fixtures import future_slot, new_conversation, new_property, tour_body
 from tools.openapi import document, render
 from tour_booking.api.models import ErrorResponse, SuccessRates, TourPage, TourScheduleBody
-from tour_booking.models.availability import Availability
-from tour_booking.models.tour import Tour
+from tour_booking.domain.availability import Availability
+from tour_booking.domain.tour import Tour
 
 CHECKED_IN = Path(__file__).resolve().parents[2] / "openapi.json"
 

@@ -11,7 +11,7 @@ from tests.integration import cache_refresh_fixtures as refresh_fixtures
 from tests.integration.api_events import call
 from tests.integration.api_fixtures import future_slot, new_conversation, new_property, start_has_passed, tour_body
 from tests.integration.cache_refresh_fixtures import FakeEvent, FakeProspect, FakeResMan, add_tour, tour_row
-from tour_booking.cache_refresh import refresh_all
+from tour_booking.refresh.resman_refresh import refresh_all
 
 
 def _confirmed_tour(clean_db: str, days_ahead: int = 3) -> dict[str, Any]:

@@ -9,9 +9,10 @@ import psycopg
 
 from tests.integration.api_events import call
 from tests.integration.api_fixtures import future_slot, new_conversation, new_property, schedule_body, tour_body
-from tour_booking import availability_cache_repository, db, occupancy_repository, schedules_repository
-from tour_booking.models.schedule import TourSchedule
-from tour_booking.slots import compute_slots
+from tour_booking import db
+from tour_booking.db import availability_cache_repository, occupancy_repository, schedules_repository
+from tour_booking.domain.schedule import TourSchedule
+from tour_booking.domain.slots import compute_slots
 
 NOW = datetime(2027, 1, 4, 12, 0, tzinfo=UTC)
 

@@ -63,8 +63,12 @@ def test_text_xml_cannot_carry_is_a_422_naming_the_field_and_books_nothing(
 
 def test_text_xml_carries_is_booked(clean_db: str, booking: dict[str, Any]) -> None:
     # given tabs, line breaks, accents and characters beyond the BMP
-    body = {**booking, "prospect": {**booking["prospect"], "first_name": "Zoë", "last_name": "Nguyễn 🏠"},
-            "staff_notes": "line one\nline two\tindented\r\n", "preferences": {"comment": "near the park 🌳"}}
+    body = {
+        **booking,
+        "prospect": {**booking["prospect"], "first_name": "Zoë", "last_name": "Nguyễn 🏠"},
+        "staff_notes": "line one\nline two\tindented\r\n",
+        "preferences": {"comment": "near the park 🌳"},
+    }
     # when it is posted, then it is booked
     answer = call("POST", "/tours", body)
     assert answer.status == 201, answer.json
@@ -73,8 +77,10 @@ def test_text_xml_carries_is_booked(clean_db: str, booking: dict[str, Any]) -> N
 def test_patch_and_schedule_text_are_checked_too(clean_db: str, booking: dict[str, Any]) -> None:
     tour = call("POST", "/tours", booking).json
     assert_names_field(call("PATCH", f"/tours/{tour['id']}", {"staff_notes": "\u0002"}), ["body", "staff_notes"])
-    assert_names_field(call("PATCH", f"/tours/{tour['id']}", {"preferences": {"comment": "\u0008"}}),
-                       ["body", "preferences", "comment"])
+    assert_names_field(
+        call("PATCH", f"/tours/{tour['id']}", {"preferences": {"comment": "\u0008"}}),
+        ["body", "preferences", "comment"],
+    )
     blackout = [{"start_date": "2027-01-01", "end_date": "2027-01-02", "reason": "closed\u000c"}]
     answer = call("PUT", f"/properties/{booking['property_id']}/tour-schedule", schedule_body(blackouts=blackout))
     assert_names_field(answer, ["body", "blackouts", 0, "reason"])  # type: ignore[list-item]
@@ -94,7 +100,10 @@ def test_preferences_are_stored_answered_and_changed_like_any_field(clean_db: st
     changed = call("PATCH", f"/tours/{tour_id}", {"preferences": {"bedrooms": 3}})
     assert changed.status == 200, changed.json
     assert (changed.json["preferences"], changed.json["version"], changed.json["sync_status"]) == (
-        {"bedrooms": 3}, 2, "pending")
+        {"bedrooms": 3},
+        2,
+        "pending",
+    )
     # and null clears them (another version)
     cleared = call("PATCH", f"/tours/{tour_id}", {"preferences": None})
     assert (cleared.json["preferences"], cleared.json["version"]) == (None, 3)

@@ -27,8 +27,8 @@ from tests.integration.api_fixtures import (
     tour_body,
 )
 from tour_booking import db
-from tour_booking.cache_refresh import refresh_all, refresh_property
-from tour_booking.models.schedule import TourSchedule
+from tour_booking.domain.schedule import TourSchedule
+from tour_booking.refresh.resman_refresh import refresh_all, refresh_property
 from tour_booking.settings import get_settings
 
 

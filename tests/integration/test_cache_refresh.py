@@ -19,7 +19,7 @@ from tests.integration.cache_refresh_fixtures import (
     tour_row,
     watermark,
 )
-from tour_booking.cache_refresh import refresh_all
+from tour_booking.refresh.resman_refresh import refresh_all
 from tour_booking.settings import get_settings
 
 NOW = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)  # 09:00 in New York
@@ -356,8 +356,9 @@ def test_the_handler_refreshes_everything_then_raises_when_a_property_failed(
 def test_a_booking_racing_a_refresh_is_not_overwritten(clean_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
-    from tour_booking import cache_refresh, slot_layouts
-    from tour_booking.schedules_repository import get_schedule
+    from tour_booking.db.schedules_repository import get_schedule
+    from tour_booking.domain import slot_layouts
+    from tour_booking.refresh import resman_refresh
 
     real_days_json = slot_layouts.days_json
 
@@ -377,7 +378,7 @@ def test_a_booking_racing_a_refresh_is_not_overwritten(clean_db: str, monkeypatc
     monkeypatch.setattr(slot_layouts, "days_json", slow_days_json)
     results: list[Any] = []
     refresh = threading.Thread(
-        target=lambda: results.append(cache_refresh.refresh_property(property_id, schedule, None, get_settings(), NOW))
+        target=lambda: results.append(resman_refresh.refresh_property(property_id, schedule, None, get_settings(), NOW))
     )
     # when a tour is booked in that pause
     refresh.start()

@@ -35,7 +35,7 @@ from tests.integration.booking_load import (
 from tests.integration.commit_cutting_proxy import commit_cutting_proxy
 from tests.integration.restartable_postgres import RestartablePostgres, restartable_postgres
 from tour_booking import db
-from tour_booking.migrations import apply_migrations
+from tour_booking.db.migrations import apply_migrations
 from tour_booking.settings import get_settings
 
 __all__ = ["sqs_queue"]

@@ -17,8 +17,10 @@ from tests.database import SQL_DIR
 from tools import demo_data, sam_template
 from tools.local_lambda import LambdaContext
 from tools.local_sqs import LocalSqsServer, create_sync_queues, sqs_client
-from tour_booking import db, event_publisher, sync_queue
+from tour_booking import db
+from tour_booking.events import event_publisher
 from tour_booking.settings import get_settings
+from tour_booking.sync import sync_queue
 
 SYNC_EVENT_TOUR_ID = "0e3c7a52-8f1d-4b6e-9a2c-5d4f3e2b1a09"
 EVENTS = Path(__file__).resolve().parents[2] / "events"

@@ -28,7 +28,7 @@ from tests.integration.resman_fixtures import (
     tour_row,
 )
 from tools.resman_double import DoubleHandle
-from tour_booking.cache_refresh import ResManProspectSource, refresh_all
+from tour_booking.refresh.resman_refresh import ResManProspectSource, refresh_all
 from tour_booking.resman.client import ResManClient
 from tour_booking.settings import get_settings
 
@@ -45,8 +45,12 @@ def handle(client: ResManClient, *messages: tuple[uuid.UUID, int]) -> list[str]:
 
 def control(double: DoubleHandle, name: str, body: dict[str, Any]) -> dict[str, Any]:
     """A test-only control of the double, over HTTP like any test client would use it."""
-    request = urllib.request.Request(f"{double.url}/__double__/{name}", data=json.dumps(body).encode(),
-                                     method="POST", headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{double.url}/__double__/{name}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=5) as answer:  # nosec B310 - loopback double
         result: dict[str, Any] = json.loads(answer.read())
     return result
@@ -73,13 +77,25 @@ def test_two_people_sharing_a_phone_get_two_cards(
     # given Kim synced to her own card, then Lee (another email, the same parent's phone) and Sam Nguyen (Kim's
     # sibling: the same last name and phone, another email)
     prop = new_property(clean_db)
-    kim = add_tour(clean_db, prop, START, {"first_name": "Kim", "last_name": "Nguyen", "email": "kim@example.com",
-                                           "phone": SHARED_PHONE})
+    kim = add_tour(
+        clean_db,
+        prop,
+        START,
+        {"first_name": "Kim", "last_name": "Nguyen", "email": "kim@example.com", "phone": SHARED_PHONE},
+    )
     assert handle(client, (kim, 1)) == []
-    lee = add_tour(clean_db, prop, START, {"first_name": "Lee", "last_name": "Okafor", "email": "lee@example.com",
-                                           "phone": SHARED_PHONE})
-    sam = add_tour(clean_db, prop, START, {"first_name": "Sam", "last_name": "Nguyễn", "email": "sam@example.com",
-                                           "phone": "312.555.0177"})
+    lee = add_tour(
+        clean_db,
+        prop,
+        START,
+        {"first_name": "Lee", "last_name": "Okafor", "email": "lee@example.com", "phone": SHARED_PHONE},
+    )
+    sam = add_tour(
+        clean_db,
+        prop,
+        START,
+        {"first_name": "Sam", "last_name": "Nguyễn", "email": "sam@example.com", "phone": "312.555.0177"},
+    )
     capsys.readouterr()
     # when their tours sync
     assert handle(client, (lee, 1), (sam, 1)) == []
@@ -88,7 +104,10 @@ def test_two_people_sharing_a_phone_get_two_cards(
     assert len(cards) == 3
     owners = {t: cards[tour_row(clean_db, t)["resman_prospect_id"]] for t in (kim, lee, sam)}
     assert [(c.first_name, c.email) for c in owners.values()] == [
-        ("Kim", "kim@example.com"), ("Lee", "lee@example.com"), ("Sam", "sam@example.com")]
+        ("Kim", "kim@example.com"),
+        ("Lee", "lee@example.com"),
+        ("Sam", "sam@example.com"),
+    ]
     assert [p for p, _ in appointments(double, lee)] == [owners[lee].prospect_id]
     # and the metric names the rule that matched (none: new cards), with no personal data
     out = capsys.readouterr().out
@@ -101,20 +120,28 @@ def test_a_phone_only_booking_with_the_same_last_name_finds_the_card_without_ema
     clean_db: str, double: DoubleHandle, client: ResManClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # given a card staff made from a phone call (no email), and another with the same phone but an email
-    walk_in = double.state.add_card(ACCOUNT, RESMAN_PROPERTY, first_name="Ana", last_name="Peña",
-                                    phone="312-555-0188")
-    double.state.add_card(ACCOUNT, RESMAN_PROPERTY, first_name="Luis", last_name="Pena", phone="312-555-0188",
-                          email="luis@example.com")
+    walk_in = double.state.add_card(ACCOUNT, RESMAN_PROPERTY, first_name="Ana", last_name="Peña", phone="312-555-0188")
+    double.state.add_card(
+        ACCOUNT, RESMAN_PROPERTY, first_name="Luis", last_name="Pena", phone="312-555-0188", email="luis@example.com"
+    )
     # when Ana books with her phone, her last name spelled without the accent, and an email of hers
-    tour = add_tour(clean_db, new_property(clean_db), START, {"first_name": "Ana", "last_name": "PENA",
-                                                              "email": "ana@example.com", "phone": "+13125550188"})
+    tour = add_tour(
+        clean_db,
+        new_property(clean_db),
+        START,
+        {"first_name": "Ana", "last_name": "PENA", "email": "ana@example.com", "phone": "+13125550188"},
+    )
     assert handle(client, (tour, 1)) == []
     # then her tour is on the card without email, which the post filled with her email (and nothing else changed)
     assert tour_row(clean_db, tour)["resman_prospect_id"] == walk_in.prospect_id
     card = double.state.prospect(walk_in.prospect_id)
     assert card is not None
     assert (card.first_name, card.last_name, card.email, card.phone) == (
-        "Ana", "Peña", "ana@example.com", "312-555-0188")
+        "Ana",
+        "Peña",
+        "ana@example.com",
+        "312-555-0188",
+    )
     assert match_rules(capsys.readouterr().out) == ["phone_last_name"]
 
 
@@ -137,7 +164,11 @@ def test_staff_corrections_survive_a_new_booking_and_the_chat_details_go_to_comm
     card = double.state.prospect(card_id)
     assert card is not None
     assert (card.first_name, card.last_name, card.email, card.phone) == (
-        "Jon", "Smith", "jon@example.com", "(312) 555-0999")
+        "Jon",
+        "Smith",
+        "jon@example.com",
+        "(312) 555-0999",
+    )
     # and the post said so: the card's values went out, the chat's differing details are in the Comments
     post = double.state.requests("MITS/PostLeadManagement4_0")[-1]["fields"]["Xml"]
     assert "<LastName>Smith</LastName>" in post and "Smyth</LastName>" not in post
@@ -152,13 +183,20 @@ def test_a_returning_lost_prospect_is_reactivated_and_the_refresh_keeps_the_tour
     clean_db: str, double: DoubleHandle, client: ResManClient
 ) -> None:
     # given a card that staff cancelled and marked lost months ago
-    old, _ = double.state.add_staff_appointment(ACCOUNT, RESMAN_PROPERTY, START - timedelta(days=120),
-                                                first_name="Rae", last_name="Moss", email="rae@example.com")
+    old, _ = double.state.add_staff_appointment(
+        ACCOUNT,
+        RESMAN_PROPERTY,
+        START - timedelta(days=120),
+        first_name="Rae",
+        last_name="Moss",
+        email="rae@example.com",
+    )
     control(double, "outcome", {"prospect_id": old.prospect_id, "outcome": "Cancel"})
     control(double, "outcome", {"prospect_id": old.prospect_id, "outcome": "lost"})
     # when she books again and the tour syncs
-    tour = add_tour(clean_db, new_property(clean_db), START, {"first_name": "Rae", "last_name": "Moss",
-                                                              "email": "rae@example.com"})
+    tour = add_tour(
+        clean_db, new_property(clean_db), START, {"first_name": "Rae", "last_name": "Moss", "email": "rae@example.com"}
+    )
     assert handle(client, (tour, 1)) == []
     # then the card is active again: a ReActivate logged just before the new appointment
     card = double.state.prospect(old.prospect_id)
@@ -196,12 +234,14 @@ def test_the_reactivate_event_type_is_configurable_and_a_card_left_lost_fails_th
     clean_db: str, double: DoubleHandle, client: ResManClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given a lost card and an event type this ResMan does not read as a reactivation
-    card = double.state.add_card(ACCOUNT, RESMAN_PROPERTY, first_name="Ola", last_name="Nor",
-                                 email="ola@example.com", customer_type="lost")
+    card = double.state.add_card(
+        ACCOUNT, RESMAN_PROPERTY, first_name="Ola", last_name="Nor", email="ola@example.com", customer_type="lost"
+    )
     monkeypatch.setenv("RESMAN_REACTIVATE_EVENT_TYPE", "Revive")
     get_settings.cache_clear()
-    tour = add_tour(clean_db, new_property(clean_db), START, {"first_name": "Ola", "last_name": "Nor",
-                                                              "email": "ola@example.com"})
+    tour = add_tour(
+        clean_db, new_property(clean_db), START, {"first_name": "Ola", "last_name": "Nor", "email": "ola@example.com"}
+    )
     # when the tour syncs
     assert handle(client, (tour, 1)) == []
     # then the configured type was posted, and the card still lost fails the tour with the reason (not a silent
@@ -221,10 +261,10 @@ def test_of_several_cards_with_the_email_an_active_one_wins_then_the_oldest(
     clean_db: str, double: DoubleHandle, client: ResManClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # given a prospect with three cards in ResMan: the oldest lost, two active
-    lost = double.state.add_card(ACCOUNT, RESMAN_PROPERTY, first_name="Eve", last_name="Park",
-                                 email="eve@example.com", customer_type="lost")
-    older = double.state.add_card(ACCOUNT, RESMAN_PROPERTY, first_name="Eve", last_name="Park",
-                                  email="EVE@example.com")
+    lost = double.state.add_card(
+        ACCOUNT, RESMAN_PROPERTY, first_name="Eve", last_name="Park", email="eve@example.com", customer_type="lost"
+    )
+    older = double.state.add_card(ACCOUNT, RESMAN_PROPERTY, first_name="Eve", last_name="Park", email="EVE@example.com")
     double.state.add_card(ACCOUNT, RESMAN_PROPERTY, first_name="Eve", last_name="Park", email="eve@example.com")
     assert int(lost.prospect_id) < int(older.prospect_id)
     prop = new_property(clean_db)
@@ -267,12 +307,19 @@ def test_preferences_reach_the_card_and_a_change_syncs_without_touching_the_appo
     card_id = tour_row(clean_db, tour)["resman_prospect_id"]
     card = double.state.prospect(card_id)
     assert card is not None
-    assert card.preferences == {"TargetMoveInDate": "2027-06-01", "DesiredNumBedrooms": "2", "DesiredRent": "1850",
-                                "Comment": "a quiet unit"}
+    assert card.preferences == {
+        "TargetMoveInDate": "2027-06-01",
+        "DesiredNumBedrooms": "2",
+        "DesiredRent": "1850",
+        "Comment": "a quiet unit",
+    }
     [(_, appointment)] = appointments(double, tour)
     # and staff noting a preference of their own on the card
-    control(double, "cards/edit", {"prospect_id": card_id, "preferences": {"DesiredRent": "1850.00",
-                                                                           "Comment": "a quiet unit"}})
+    control(
+        double,
+        "cards/edit",
+        {"prospect_id": card_id, "preferences": {"DesiredRent": "1850.00", "Comment": "a quiet unit"}},
+    )
     posted = len(double.state.requests("MITS/PostLeadManagement4_0"))
     # when the prospect's preferences change (bedrooms) and the tour syncs
     version = change_tour(clean_db, tour, preferences=json.dumps({**prefs, "bedrooms": 3}))
@@ -286,7 +333,10 @@ def test_preferences_reach_the_card_and_a_change_syncs_without_touching_the_appo
     assert card.preferences["DesiredNumBedrooms"] == "3"
     [(_, still)] = appointments(double, tour)
     assert (still.event_id, still.event_date, still.comments) == (
-        appointment.event_id, appointment.event_date, appointment.comments)
+        appointment.event_id,
+        appointment.event_date,
+        appointment.comments,
+    )
     assert tour_row(clean_db, tour)["sync_status"] == "success"
     # and a sync with nothing new posts nothing (1850 and 1850.00 are one rent)
     version = change_tour(clean_db, tour, staff_notes=None)
@@ -301,7 +351,7 @@ def test_deleting_a_conversation_still_cancels_its_active_future_tours_in_resman
     import psycopg
 
     from tests.integration.api_fixtures import queued_messages
-    from tour_booking.resman_sync import sweep_pending
+    from tour_booking.sync.resman_sync import sweep_pending
 
     # given one conversation with a synced future tour, a future tour whose sync never ran, a cancelled tour
     prop = new_property(clean_db)
@@ -310,8 +360,7 @@ def test_deleting_a_conversation_still_cancels_its_active_future_tours_in_resman
     assert handle(client, (synced, 1)) == []
     conversation = tour_row(clean_db, synced)["conversation_id"]
     never = add_tour(clean_db, prop, START + timedelta(days=1), who, conversation_id=conversation)
-    done = add_tour(clean_db, prop, START + timedelta(days=2), who, conversation_id=conversation,
-                    status="cancelled")
+    done = add_tour(clean_db, prop, START + timedelta(days=2), who, conversation_id=conversation, status="cancelled")
     # when DomIQ deletes the conversation (ON DELETE CASCADE takes its tours)
     with psycopg.connect(clean_db, autocommit=True) as conn:
         conn.execute("DELETE FROM conversation WHERE id = %s", (conversation,))
@@ -330,8 +379,9 @@ def test_deleting_a_conversation_still_cancels_its_active_future_tours_in_resman
     assert str(synced) in (card.events[1].comments or "")
     # and the tombstones are closed with the prospect's details erased; a late message posts nothing more
     with psycopg.connect(clean_db) as conn:
-        rows = conn.execute("SELECT closed_at IS NOT NULL, prospect_info, last_sync_error "
-                            "FROM resman_tour_tombstone").fetchall()
+        rows = conn.execute(
+            "SELECT closed_at IS NOT NULL, prospect_info, last_sync_error FROM resman_tour_tombstone"
+        ).fetchall()
     assert rows == [(True, None, None), (True, None, None)]
     posted = len(double.state.requests("MITS/PostLeadManagement4_0"))
     assert handle(client, (synced, 2)) == []

@@ -11,7 +11,7 @@ import psycopg
 import pytest
 
 from tests.database import SQL_DIR, scratch_database
-from tour_booking.migrations import MigrationError, apply_migrations, load_migrations
+from tour_booking.db.migrations import MigrationError, apply_migrations, load_migrations
 
 pytestmark = pytest.mark.migrations
 
@@ -155,9 +155,7 @@ def test_applies_beside_domiq_own_tables_and_leaves_them_alone(empty_url: str) -
     with psycopg.connect(empty_url) as conn:
         columns = {
             row[0]
-            for row in conn.execute(
-                b"SELECT column_name FROM information_schema.columns WHERE table_name = 'property'"
-            )
+            for row in conn.execute(b"SELECT column_name FROM information_schema.columns WHERE table_name = 'property'")
         }
         comment = conn.execute(b"SELECT obj_description('property'::regclass, 'pg_class')").fetchone()
     assert columns == {"id", "name", "address", "city", "state", "zip_code"}

@@ -30,8 +30,18 @@ PROSPECT = {
 NOTES = "Plinkerton gate code 8841"
 PREFERENCES = {"move_in_date": "2027-06-01", "bedrooms": 2, "max_rent": 1999.0, "comment": "wants the Marzipanic loft"}
 # What would betray the prospect, however a log line spelled it.
-SECRETS = ["Zebulon", "Quixotesque", "zeb.quixotesque", "013-4242", "5550134242", "0134242", "Plinkerton",
-           "gate code 8841", "Marzipanic", "Wrongname"]
+SECRETS = [
+    "Zebulon",
+    "Quixotesque",
+    "zeb.quixotesque",
+    "013-4242",
+    "5550134242",
+    "0134242",
+    "Plinkerton",
+    "gate code 8841",
+    "Marzipanic",
+    "Wrongname",
+]
 
 
 def _sqs_records(client: Any) -> dict[str, Any]:
@@ -80,12 +90,14 @@ def test_a_booking_and_its_sync_log_no_prospect_detail_and_carry_one_correlation
     assert put.status == 200, put.json
     conversation_id = new_conversation(clean_db)
     # and a guest card staff made for the prospect, under another first name (the chat's goes to the Comments)
-    double.state.add_card(ACCOUNT, RESMAN_PROPERTY, first_name="Wrongname", last_name=PROSPECT["last_name"],
-                          email=PROSPECT["email"])
+    double.state.add_card(
+        ACCOUNT, RESMAN_PROPERTY, first_name="Wrongname", last_name=PROSPECT["last_name"], email=PROSPECT["email"]
+    )
 
     # when DomIQ books (one API request with a known request id) and the queued message is synced
-    body = tour_body(property_id, conversation_id, future_slot(), prospect=PROSPECT, staff_notes=NOTES,
-                     preferences=PREFERENCES)
+    body = tour_body(
+        property_id, conversation_id, future_slot(), prospect=PROSPECT, staff_notes=NOTES, preferences=PREFERENCES
+    )
     event = api_event("POST", "/tours", body)
     request_id = event["requestContext"]["requestId"]
     answer = booking_api(event, LambdaContext())

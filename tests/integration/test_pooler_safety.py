@@ -25,7 +25,7 @@ from tests.integration.resman_fixtures import (
 )
 from tools.resman_double import DoubleHandle, Fault
 from tour_booking import db
-from tour_booking.errors import DatabaseUnavailableError
+from tour_booking.domain.errors import DatabaseUnavailableError
 from tour_booking.resman.client import get_resman_client
 from tour_booking.settings import get_settings
 
@@ -111,13 +111,16 @@ def test_six_tours_of_one_new_prospect_synced_at_once_share_one_card(clean_db: s
     assert _leftover_session_state(clean_db) == {"advisory_locks": 0, "idle_in_transaction": 0, "claims": 0}
 
 
-def test_a_crashed_containers_claim_expires_by_itself(clean_db: str, double: DoubleHandle, app_url: str,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_crashed_containers_claim_expires_by_itself(
+    clean_db: str, double: DoubleHandle, app_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # given a tour whose claim a container took and never released (it crashed)
     tour = add_tour(clean_db, new_property(clean_db), START)
     with psycopg.connect(clean_db, autocommit=True) as conn:
-        conn.execute(b"INSERT INTO sync_claim (key, holder, expires_at) VALUES (%s, %s, now() + interval '1 second')",
-                     (f"tour:{tour}", uuid.uuid4()))
+        conn.execute(
+            b"INSERT INTO sync_claim (key, holder, expires_at) VALUES (%s, %s, now() + interval '1 second')",
+            (f"tour:{tour}", uuid.uuid4()),
+        )
     monkeypatch.setenv("SYNC_CLAIM_WAIT_SECONDS", "0")
     get_settings.cache_clear()
     get_resman_client.cache_clear()

@@ -95,8 +95,9 @@ def test_a_message_dead_lettered_by_sqs_itself_is_redriven_and_received_anew(cli
     )
     for _ in range(3):
         for message in client.receive_message(QueueUrl=queues.url, VisibilityTimeout=0).get("Messages", []):
-            client.change_message_visibility(QueueUrl=queues.url, ReceiptHandle=message["ReceiptHandle"],
-                                             VisibilityTimeout=0)
+            client.change_message_visibility(
+                QueueUrl=queues.url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+            )
     assert depth(client, queues.dead_letter_url) == 1
     # when the dead-letter queue is redriven by URL
     redrive.redrive(client, queues.dead_letter_url)
@@ -162,13 +163,17 @@ def test_in_aws_the_redrive_is_sqs_move_task_from_the_dead_letter_queue(monkeypa
     arn = "arn:aws:sqs:us-east-1:123456789012:tour-booking-sync-dlq-prod"
     with Stubber(aws) as stub:
         stub.add_response("get_queue_url", {"QueueUrl": url}, {"QueueName": "tour-booking-sync-dlq-prod"})
-        stub.add_response("get_queue_attributes", {"Attributes": {"QueueArn": arn}},
-                          {"QueueUrl": url, "AttributeNames": ["QueueArn"]})
-        stub.add_response("start_message_move_task", {"TaskHandle": "task-1"},
-                          {"SourceArn": arn, "MaxNumberOfMessagesPerSecond": 5})
-        stub.add_response("list_message_move_tasks",
-                          {"Results": [{"Status": "COMPLETED", "ApproximateNumberOfMessagesMoved": 7}]},
-                          {"SourceArn": arn, "MaxResults": 1})
+        stub.add_response(
+            "get_queue_attributes", {"Attributes": {"QueueArn": arn}}, {"QueueUrl": url, "AttributeNames": ["QueueArn"]}
+        )
+        stub.add_response(
+            "start_message_move_task", {"TaskHandle": "task-1"}, {"SourceArn": arn, "MaxNumberOfMessagesPerSecond": 5}
+        )
+        stub.add_response(
+            "list_message_move_tasks",
+            {"Results": [{"Status": "COMPLETED", "ApproximateNumberOfMessagesMoved": 7}]},
+            {"SourceArn": arn, "MaxResults": 1},
+        )
         # when the dead-letter queue is redriven by name and waited for
         report = redrive.redrive(aws, "tour-booking-sync-dlq-prod", per_second=5, wait=True)
         # then one move task was started from the dead-letter queue's ARN, with no destination (back to its

@@ -23,7 +23,7 @@ from tests.integration.local_sqs_fixtures import sqs_url  # noqa: F401 - the fix
 from tools.local_lambda import LambdaContext
 from tools.local_sqs import SyncQueues, create_refresh_queues, sqs_client
 from tools.local_sqs_poller import LocalSqsPoller
-from tour_booking import refresh_queue
+from tour_booking.refresh import refresh_queue
 from tour_booking.settings import get_settings
 
 
@@ -71,8 +71,9 @@ def _poller(queues: SyncQueues, source: Any, answers: list[dict[str, Any]], poll
         answers.append({"event": event, "answer": answer})
         return answer
 
-    return LocalSqsPoller(sqs_client(), queues.url, queues.arn, invoke, part="refresh", pollers=pollers,
-                          retry_delay=lambda receives: 0)
+    return LocalSqsPoller(
+        sqs_client(), queues.url, queues.arn, invoke, part="refresh", pollers=pollers, retry_delay=lambda receives: 0
+    )
 
 
 def _drain(poller: LocalSqsPoller, rounds: int = 50) -> None:
@@ -122,9 +123,7 @@ def test_the_schedule_queues_batches_per_account_and_the_worker_refreshes_them(
     assert max(probe.most.values()) <= 2
 
 
-def test_a_failed_property_fails_its_message_only_and_the_retry_completes_it(
-    clean_db: str, queues: SyncQueues
-) -> None:
+def test_a_failed_property_fails_its_message_only_and_the_retry_completes_it(clean_db: str, queues: SyncQueues) -> None:
     # given account 401 with two properties (one batch) whose first answers errors, and account 402 with one
     failing, healthy = new_property(clean_db, resman_account_id="401"), new_property(clean_db, resman_account_id="401")
     other = new_property(clean_db, resman_account_id="402")

@@ -34,7 +34,9 @@ def calls(double: DoubleHandle, method: str) -> int:
 def post(client: ResManClient, email: str = "ada@example.com") -> str:
     when = datetime(2027, 1, 5, 9, 0, tzinfo=ZoneInfo("America/New_York"))
     prospect = client.post_lead(
-        ACCOUNT, RESMAN_PROPERTY, mits.LeadCustomer("Ada", "Lovelace", email=email),
+        ACCOUNT,
+        RESMAN_PROPERTY,
+        mits.LeadCustomer("Ada", "Lovelace", email=email),
         [mits.LeadEvent("Appointment", when, transaction_source=SOURCE)],
     )
     return prospect.prospect_id
@@ -84,9 +86,14 @@ def test_a_creating_post_is_not_blindly_resent_after_an_ambiguous_failure(
     assert len(double.state.all_prospects()) == 1
 
 
-@pytest.mark.parametrize(("kind", "error_type"), [("status_failed", ResManPermanentError),
-                                                  ("status_error", ResManPermanentError),
-                                                  ("bad_credentials", ResManAuthError)])
+@pytest.mark.parametrize(
+    ("kind", "error_type"),
+    [
+        ("status_failed", ResManPermanentError),
+        ("status_error", ResManPermanentError),
+        ("bad_credentials", ResManAuthError),
+    ],
+)
 def test_failures_inside_a_200_are_permanent_and_not_retried(
     client: ResManClient, double: DoubleHandle, kind: str, error_type: type[Exception]
 ) -> None:
@@ -107,8 +114,12 @@ def test_wrong_credentials_are_refused_as_auth_errors(double: DoubleHandle, resm
 
 def test_an_unknown_prospect_source_is_a_permanent_failure(client: ResManClient, double: DoubleHandle) -> None:
     with pytest.raises(ResManPermanentError, match="Transaction Source could not be found"):
-        client.post_lead(ACCOUNT, RESMAN_PROPERTY, mits.LeadCustomer("A", "B", email="a@example.com"),
-                         [mits.LeadEvent("Appointment", datetime.now(UTC), transaction_source="999")])
+        client.post_lead(
+            ACCOUNT,
+            RESMAN_PROPERTY,
+            mits.LeadCustomer("A", "B", email="a@example.com"),
+            [mits.LeadEvent("Appointment", datetime.now(UTC), transaction_source="999")],
+        )
     assert double.state.all_prospects() == []
 
 

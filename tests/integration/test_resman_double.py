@@ -19,10 +19,12 @@ from tools.resman_double import DoubleHandle, start_double
 
 ACCOUNT, PROPERTY = "400", "p-1"
 CREDENTIALS = {"IntegrationPartnerID": "partner", "ApiKey": "key", "AccountID": ACCOUNT, "PropertyID": PROPERTY}
-LEAD = ("<LeadManagement><Prospects><Prospect><Customers><Customer Type=\"prospect\"><Name><FirstName>A</FirstName>"
-        "<LastName>B</LastName></Name><Email>a@example.com</Email></Customer></Customers><Events>"
-        "<Event EventType=\"Appointment\" EventDate=\"2027-01-05T14:00:00Z\"/></Events></Prospect></Prospects>"
-        "</LeadManagement>")
+LEAD = (
+    '<LeadManagement><Prospects><Prospect><Customers><Customer Type="prospect"><Name><FirstName>A</FirstName>'
+    "<LastName>B</LastName></Name><Email>a@example.com</Email></Customer></Customers><Events>"
+    '<Event EventType="Appointment" EventDate="2027-01-05T14:00:00Z"/></Events></Prospect></Prospects>'
+    "</LeadManagement>"
+)
 
 
 @pytest.fixture
@@ -45,8 +47,9 @@ def resman(double: DoubleHandle, method: str, accept: str, **fields: str) -> tup
 
 def control(double: DoubleHandle, verb: str, name: str, body: dict[str, Any] | None = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(f"{double.url}/__double__/{name}", data=data, method=verb,
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{double.url}/__double__/{name}", data=data, method=verb, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=5) as answer:
         return json.loads(answer.read())
 
@@ -54,8 +57,12 @@ def control(double: DoubleHandle, verb: str, name: str, body: dict[str, Any] | N
 def test_the_envelope_follows_accept(double: DoubleHandle) -> None:
     status, text = resman(double, "Leasing/GetEmployees", "application/json")
     data = json.loads(text)
-    assert (status, data["MethodName"], data["Status"], data["ErrorDescription"]) == (200, "GetEmployees", "Success",
-                                                                                      None)
+    assert (status, data["MethodName"], data["Status"], data["ErrorDescription"]) == (
+        200,
+        "GetEmployees",
+        "Success",
+        None,
+    )
     assert (data["AccountID"], data["PropertyID"]) == (ACCOUNT, PROPERTY)
     assert data["Employees"]
     status, text = resman(double, "MITS/PostLeadManagement4_0", "application/xml", Xml=LEAD)
@@ -74,8 +81,9 @@ def test_bad_credentials_answer_200_failed(double: DoubleHandle) -> None:
 
 
 def test_controls_inject_faults_and_read_the_log(double: DoubleHandle) -> None:
-    control(double, "POST", "faults", {"kind": "http_429", "method": "Leasing/GetEmployees", "times": 1,
-                                       "retry_after": 3})
+    control(
+        double, "POST", "faults", {"kind": "http_429", "method": "Leasing/GetEmployees", "times": 1, "retry_after": 3}
+    )
     status, _ = resman(double, "Leasing/GetEmployees", "application/json")
     assert status == 429
     control(double, "POST", "faults", {"kind": "http_502", "times": 1})
@@ -102,8 +110,13 @@ def test_controls_set_outcomes_and_the_clock(double: DoubleHandle) -> None:
 def test_the_command_serves_until_terminated() -> None:
     root = Path(__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "layers" / "shared"), str(root)])}
-    process = subprocess.Popen([sys.executable, "-m", "tools.resman_double", "--port", "0", "--demo"],
-                               stdout=subprocess.PIPE, text=True, cwd=root, env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tools.resman_double", "--port", "0", "--demo"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=root,
+        env=env,
+    )
     try:
         assert process.stdout is not None
         url = json.loads(process.stdout.readline())["resman_double"]

@@ -31,9 +31,9 @@ from tools.local_sqs import LocalSqsServer, SyncQueues, create_sync_queues, sqs_
 from tools.local_sqs_poller import LocalSqsPoller
 from tools.resman_double import DoubleHandle, Fault, start_double
 from tools.sam_template import queue_settings
-from tour_booking import sync_queue
 from tour_booking.resman.client import get_resman_client
 from tour_booking.settings import get_settings
+from tour_booking.sync import sync_queue
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -150,8 +150,10 @@ class HiddenForTheVisibilityTimeout:
         for offset in range(0, len(handles), 10):
             self.client.change_message_visibility_batch(
                 QueueUrl=url,
-                Entries=[{"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
-                         for i, h in enumerate(handles[offset : offset + 10])],
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": h, "VisibilityTimeout": 0}
+                    for i, h in enumerate(handles[offset : offset + 10])
+                ],
             )
 
 
@@ -166,8 +168,14 @@ def drain(client: Any, queues: SyncQueues, double: DoubleHandle, tally: Tally, p
         tally.records.extend(event["Records"])
         return lambda_handler(event, LambdaContext(function_name=SYNC_FUNCTION))
 
-    poller = LocalSqsPoller(cast("SQSClient", mapping_client), queues.url, queues.arn, invoke_sync,
-                            wait_seconds=0, retry_delay=lambda _: visibility)
+    poller = LocalSqsPoller(
+        cast("SQSClient", mapping_client),
+        queues.url,
+        queues.arn,
+        invoke_sync,
+        wait_seconds=0,
+        retry_delay=lambda _: visibility,
+    )
     done = 0
     while depth(client, queues.url) and (passes is None or done < passes):
         while (outcome := poller.poll_once()).received:
@@ -235,8 +243,13 @@ def test_hours_of_resman_outage_end_with_every_tour_synced_or_failed_and_nothing
     properties = []
     for account, resman_property, zone in RESMAN_PROPERTIES:
         property_id = uuid.uuid4()
-        body = schedule_body(timezone=zone, capacity=50, weekly_hours={day: [["08:00", "20:00"]] for day in ALL_DAYS},
-                             resman_account_id=account, resman_property_id=resman_property)
+        body = schedule_body(
+            timezone=zone,
+            capacity=50,
+            weekly_hours={day: [["08:00", "20:00"]] for day in ALL_DAYS},
+            resman_account_id=account,
+            resman_property_id=resman_property,
+        )
         assert call("PUT", f"/properties/{property_id}/tour-schedule", body).status == 200
         properties.append(property_id)
 
@@ -269,7 +282,12 @@ def test_hours_of_resman_outage_end_with_every_tour_synced_or_failed_and_nothing
     assert double.state.all_prospects() == []
     assert depth(client, queues.url) == 0
     assert {entry["fault"] for entry in double.state.requests()} == {
-        "hang", "latency", "http_429", "http_502", "http_504", "http_503"
+        "hang",
+        "latency",
+        "http_429",
+        "http_502",
+        "http_504",
+        "http_503",
     }
 
     visibility = int(queue_settings()["VisibilityTimeout"])

@@ -13,7 +13,7 @@ from functions.resman_sync.app import lambda_handler
 from tests.integration.api_events import LambdaContext
 from tests.integration.api_fixtures import queued_messages, sqs_queue
 from tests.integration.resman_fixtures import add_tour, change_tour, new_property, tour_row
-from tour_booking.resman_sync import sweep_pending
+from tour_booking.sync.resman_sync import sweep_pending
 
 __all__ = ["sqs_queue"]
 START = datetime(2027, 3, 20, 11, 0, tzinfo=ZoneInfo("America/Chicago"))
@@ -37,9 +37,7 @@ def test_tours_pending_longer_than_the_age_are_sent_again(sqs_queue: Any, clean_
     report = sweep_pending(now=datetime.now(UTC) + timedelta(seconds=301))
     # then only the pending tour is queued again, at its current version
     assert (report.found, report.sent, report.unsent) == (1, 1, 0)
-    assert [json.loads(body) for body in queued_messages(sqs_queue)] == [
-        {"tour_id": str(pending), "version": version}
-    ]
+    assert [json.loads(body) for body in queued_messages(sqs_queue)] == [{"tour_id": str(pending), "version": version}]
     assert tour_row(clean_db, synced)["sync_status"] == "success"
 
 

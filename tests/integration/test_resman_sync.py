@@ -29,7 +29,7 @@ from tests.integration.resman_fixtures import (
 from tools.resman_double import DoubleHandle, Fault
 from tour_booking import db
 from tour_booking.resman.client import ResManClient
-from tour_booking.resman_sync import sync_tour
+from tour_booking.sync.resman_sync import sync_tour
 
 __all__ = ["client", "double", "resman_env"]
 pytestmark = pytest.mark.usefixtures("resman_env")
@@ -50,8 +50,12 @@ def test_happy_path_creates_one_card_with_the_appointment_in_utc(
     clean_db: str, double: DoubleHandle, client: ResManClient
 ) -> None:
     # given a new tour of a property on ResMan
-    tour = add_tour(clean_db, new_property(clean_db), START, {"first_name": "Ada", "last_name": "Lovelace",
-                                                             "email": "ada@example.com", "phone": "+1 312 555 0101"})
+    tour = add_tour(
+        clean_db,
+        new_property(clean_db),
+        START,
+        {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "phone": "+1 312 555 0101"},
+    )
     # when its sync message is handled
     failures = handle(sqs_event((tour, 1)), client)
     # then ResMan holds one guest card with one appointment at the slot's UTC time, posted with an explicit Z
@@ -130,15 +134,22 @@ def test_a_cancel_before_the_create_was_synced_creates_nothing(
 def test_a_prospect_already_in_resman_is_reused(clean_db: str, double: DoubleHandle, client: ResManClient) -> None:
     # given guest cards that staff made earlier, one matching the tour's email and one its phone and last name
     # (and holding no email)
-    by_email, _ = double.state.add_staff_appointment(ACCOUNT, RESMAN_PROPERTY, START - timedelta(days=3),
-                                                     email="grace@example.com")
-    by_phone, _ = double.state.add_staff_appointment(ACCOUNT, RESMAN_PROPERTY, START - timedelta(days=3),
-                                                     last_name="TURING", phone="(312) 555-0199")
+    by_email, _ = double.state.add_staff_appointment(
+        ACCOUNT, RESMAN_PROPERTY, START - timedelta(days=3), email="grace@example.com"
+    )
+    by_phone, _ = double.state.add_staff_appointment(
+        ACCOUNT, RESMAN_PROPERTY, START - timedelta(days=3), last_name="TURING", phone="(312) 555-0199"
+    )
     prop = new_property(clean_db)
-    email_tour = add_tour(clean_db, prop, START, {"first_name": "Grace", "last_name": "Hopper",
-                                                  "email": "GRACE@example.com"})
-    phone_tour = add_tour(clean_db, prop, START, {"first_name": "Alan", "last_name": "Turing",
-                                                  "email": "alan@example.com", "phone": "+1 312 555 0199"})
+    email_tour = add_tour(
+        clean_db, prop, START, {"first_name": "Grace", "last_name": "Hopper", "email": "GRACE@example.com"}
+    )
+    phone_tour = add_tour(
+        clean_db,
+        prop,
+        START,
+        {"first_name": "Alan", "last_name": "Turing", "email": "alan@example.com", "phone": "+1 312 555 0199"},
+    )
     # when both tours sync
     assert handle(sqs_event((email_tour, 1), (phone_tour, 1)), client) == []
     # then each tour's appointment went onto the existing card: no new card
@@ -203,8 +214,11 @@ def test_a_transient_failure_fails_the_message_and_keeps_the_tour_pending(
 
 @pytest.mark.parametrize(
     ("kind", "reason"),
-    [("status_failed", "Transaction Source could not be found"), ("status_error", "An unexpected error occurred"),
-     ("bad_credentials", "Invalid credentials")],
+    [
+        ("status_failed", "Transaction Source could not be found"),
+        ("status_error", "An unexpected error occurred"),
+        ("bad_credentials", "Invalid credentials"),
+    ],
 )
 def test_a_permanent_error_ends_failed_with_its_reason(
     clean_db: str, double: DoubleHandle, client: ResManClient, kind: str, reason: str
@@ -293,8 +307,15 @@ def test_200_tours_with_30_percent_transient_faults_all_end_success_without_dupl
     # given 200 tours (some sharing a prospect) and ResMan failing 30% of calls, some after acting
     prop = new_property(clean_db)
     emails = [f"p{i % 150}@example.com" for i in range(200)]
-    tours = [add_tour(clean_db, prop, START + timedelta(minutes=30 * (i % 40)),
-                      {"first_name": "P", "last_name": str(i), "email": emails[i]}) for i in range(200)]
+    tours = [
+        add_tour(
+            clean_db,
+            prop,
+            START + timedelta(minutes=30 * (i % 40)),
+            {"first_name": "P", "last_name": str(i), "email": emails[i]},
+        )
+        for i in range(200)
+    ]
     double.state.add_fault(Fault("http_503", probability=0.15))
     double.state.add_fault(Fault("http_502", probability=0.1, after_commit=True))
     double.state.add_fault(Fault("malformed_xml", probability=0.05))
@@ -307,8 +328,11 @@ def test_200_tours_with_30_percent_transient_faults_all_end_success_without_dupl
         for offset in range(0, len(pending), 10):
             event = sqs_event(*pending[offset : offset + 10])
             failed = set(handle(event, client))
-            retry += [m for m, r in zip(pending[offset : offset + 10], event["Records"], strict=True)
-                      if r["messageId"] in failed]
+            retry += [
+                m
+                for m, r in zip(pending[offset : offset + 10], event["Records"], strict=True)
+                if r["messageId"] in failed
+            ]
         pending = retry
     # then every tour is synced, with one card per prospect and one appointment per tour
     double.state.clear_faults()
@@ -350,8 +374,10 @@ def test_two_tours_of_one_new_prospect_synced_at_once_share_one_card(
     lin = {"first_name": "Lin", "last_name": "Wu", "email": "lin@example.com", "phone": "+1 312 555 0142"}
     bo = {"first_name": "Bo", "last_name": "Chen", "phone": "+1 312 555 0143"}
     by_email = [add_tour(clean_db, prop, START + timedelta(hours=h), lin) for h in range(2)]
-    by_phone = [add_tour(clean_db, prop, START + timedelta(hours=h), {**bo, "last_name": n})
-                for h, n in ((3, "Chen"), (4, "CHEN"))]
+    by_phone = [
+        add_tour(clean_db, prop, START + timedelta(hours=h), {**bo, "last_name": n})
+        for h, n in ((3, "Chen"), (4, "CHEN"))
+    ]
     double.state.add_fault(Fault("latency", seconds=0.1))
     # when their messages arrive in one batch (synced concurrently)
     assert handle(sqs_event(*[(t, 1) for t in by_email + by_phone]), client) == []

@@ -120,8 +120,7 @@ def test_deleting_a_conversation_deletes_its_tours(conn: Conn) -> None:
 def test_the_cache_allows_one_row_per_property_and_date(conn: Conn) -> None:
     pid = _property(conn)
     insert = (
-        b"INSERT INTO calendar_availability_cache (property_id, date, available_slots)"
-        b" VALUES (%s, '2030-01-07', '[]')"
+        b"INSERT INTO calendar_availability_cache (property_id, date, available_slots) VALUES (%s, '2030-01-07', '[]')"
     )
     conn.execute(insert, (pid,))
     with pytest.raises(errors.UniqueViolation):
@@ -143,8 +142,15 @@ def test_the_view_gives_completion_and_sync_success_rates_per_property(conn: Con
     hours = iter(range(10, 30))
 
     def tour(pid: uuid.UUID, status: str, sync_status: str) -> None:
-        _tour(conn, pid, cid, status=status, sync_status=sync_status,
-              scheduled_datetime="2030-01-07T00:00:00Z", staff_notes=str(next(hours)))
+        _tour(
+            conn,
+            pid,
+            cid,
+            status=status,
+            sync_status=sync_status,
+            scheduled_datetime="2030-01-07T00:00:00Z",
+            staff_notes=str(next(hours)),
+        )
 
     tour(a, "completed", "success")
     tour(a, "scheduled", "success")

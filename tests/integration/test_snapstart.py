@@ -24,7 +24,7 @@ from functions.booking_api.app import lambda_handler  # init
 from tests.integration.api_events import LambdaContext, api_event
 from tour_booking import db
 
-report = {"booking_loaded_at_init": "tour_booking.booking_service" in sys.modules}
+report = {"booking_loaded_at_init": "tour_booking.booking.booking_service" in sys.modules}
 
 def health():
     return lambda_handler(api_event("GET", "/health", None), LambdaContext())["statusCode"]
@@ -39,7 +39,7 @@ report["primed_pid"] = backend_pid()
 # Lambda: init done, the before-snapshot hooks, then the snapshot.
 for hook, args, kwargs in get_before_snapshot():
     hook(*args, **kwargs)
-report["booking_loaded_in_snapshot"] = "tour_booking.booking_service" in sys.modules
+report["booking_loaded_in_snapshot"] = "tour_booking.booking.booking_service" in sys.modules
 report["pid_after_snapshot_hook"] = backend_pid()
 frozen = random.getstate()
 
@@ -70,8 +70,13 @@ def test_a_restored_snapshot_answers_its_first_request_with_fresh_state(clean_db
     )
     # when it is snapshotted and restored with the runtime's hooks
     child = subprocess.run(
-        [sys.executable, "-c", CHILD, clean_db], env=env, cwd=ROOT, capture_output=True, text=True,
-        timeout=60, check=False,
+        [sys.executable, "-c", CHILD, clean_db],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert child.returncode == 0, child.stderr
     report = json.loads(child.stdout.strip().splitlines()[-1])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -33,14 +34,24 @@ from tests.integration.event_fixtures import (
     tour_events,
 )
 from tour_booking import db
-from tour_booking.cache_refresh import refresh_all
-from tour_booking.event_publisher import publish_pending
-from tour_booking.tour_events import DETAIL_TYPES
+from tour_booking.domain.tour_events import DETAIL_TYPES
+from tour_booking.events.event_publisher import publish_pending
+from tour_booking.refresh.resman_refresh import refresh_all
 
 __all__ = ["event_bus", "sqs_queue"]
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "events"
-COMMON = {"event_id", "tour_id", "property_id", "conversation_id", "status", "tour_type", "scheduled_datetime",
-          "version", "occurred_at", "origin"}
+COMMON = {
+    "event_id",
+    "tour_id",
+    "property_id",
+    "conversation_id",
+    "status",
+    "tour_type",
+    "scheduled_datetime",
+    "version",
+    "occurred_at",
+    "origin",
+}
 
 
 def book(property_id: uuid.UUID, conversation_id: uuid.UUID, start: str, **overrides: Any) -> dict[str, Any]:
@@ -71,7 +82,11 @@ def test_a_committed_booking_publishes_exactly_its_event(clean_db: str, event_bu
     assert detail["tour_id"] == tour["id"]
     assert (detail["property_id"], detail["conversation_id"]) == (str(property_id), tour["conversation_id"])
     assert (detail["status"], detail["tour_type"], detail["version"], detail["origin"]) == (
-        "scheduled", "in_person", 1, "domiq")
+        "scheduled",
+        "in_person",
+        1,
+        "domiq",
+    )
     # the start with the property's offset (America/New_York), as the API answers it
     assert detail["scheduled_datetime"] == tour["scheduled_datetime"]
     assert detail["event_id"] == str(outbox(clean_db)[0]["event_id"])
@@ -127,10 +142,14 @@ def _events_of_many_tours(clean_db: str, tours: int) -> list[str]:
     for index in range(tours):
         tour_id = refresh_fixtures.add_tour(clean_db, property_id, start + timedelta(hours=index % 3))
         with psycopg.connect(clean_db, autocommit=True) as conn:
-            conn.execute("UPDATE tour_booking_sync SET scheduled_datetime = scheduled_datetime + interval '1 day', "
-                         "version = version + 1 WHERE id = %s", (tour_id,))
-            conn.execute("UPDATE tour_booking_sync SET status = 'cancelled', version = version + 1 WHERE id = %s",
-                         (tour_id,))
+            conn.execute(
+                "UPDATE tour_booking_sync SET scheduled_datetime = scheduled_datetime + interval '1 day', "
+                "version = version + 1 WHERE id = %s",
+                (tour_id,),
+            )
+            conn.execute(
+                "UPDATE tour_booking_sync SET status = 'cancelled', version = version + 1 WHERE id = %s", (tour_id,)
+            )
         ids.append(str(tour_id))
     return ids
 
@@ -162,8 +181,11 @@ def test_a_publisher_killed_mid_batch_loses_nothing_and_repeats_the_same_ids(
     db.close()
     # then until the leases expire only the tours whose first event was marked published move on (their later
     # events); the 15 tours whose first event is still leased send nothing
-    leased = {str(r["tour_id"]) for r in outbox(clean_db) if r["published_at"] is None and r["lease_until"]
-              and r["detail_type"] == "TourBooked"}
+    leased = {
+        str(r["tour_id"])
+        for r in outbox(clean_db)
+        if r["published_at"] is None and r["lease_until"] and r["detail_type"] == "TourBooked"
+    }
     assert len(leased) == 15
     bus = RecordingBus(event_bus.events)
     assert publish_pending(bus).published == 20
@@ -196,7 +218,11 @@ def test_a_publisher_process_killed_after_its_claim_loses_nothing(
     # when a publisher process is SIGKILLed after its claim committed and its first PutEvents call was accepted
     killed = subprocess.run(
         [sys.executable, "-m", "tests.integration.publisher_process", str(sent), "1"],
-        check=False, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},  # pytest's pythonpath, also outside `make`
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     before = [json.loads(line)["event_id"] for line in sent.read_text().splitlines()]
@@ -213,9 +239,7 @@ def test_a_publisher_process_killed_after_its_claim_loses_nothing(
     assert set(before) <= set(after)
 
 
-def test_refused_entries_are_retried_and_a_tour_waits_for_its_earlier_event(
-    clean_db: str, event_bus: BusProbe
-) -> None:
+def test_refused_entries_are_retried_and_a_tour_waits_for_its_earlier_event(clean_db: str, event_bus: BusProbe) -> None:
     # given 12 tours with 3 events each, and a bus that refuses the first entry of its first call
     _events_of_many_tours(clean_db, 12)
 
@@ -236,7 +260,10 @@ def test_refused_entries_are_retried_and_a_tour_waits_for_its_earlier_event(
     expire_leases(clean_db)
     publish_pending(bus)
     assert [(v, kind) for t, v, kind, *_ in bus.timeline if t == refused_tour] == [
-        (1, "TourBooked"), (2, "TourRescheduled"), (3, "TourCancelled")]
+        (1, "TourBooked"),
+        (2, "TourRescheduled"),
+        (3, "TourCancelled"),
+    ]
 
 
 def test_concurrent_publishers_keep_each_tours_order_and_send_each_event_once(
@@ -272,8 +299,13 @@ def test_concurrent_publishers_keep_each_tours_order_and_send_each_event_once(
 
 
 def _reminders(bus: RecordingBus) -> list[tuple[str, int]]:
-    return [(t, json.loads(e["Detail"])["reminder_minutes"]) for call_entries in bus.calls for e in call_entries
-            if e["DetailType"] == "TourReminderDue" for t in [json.loads(e["Detail"])["tour_id"]]]
+    return [
+        (t, json.loads(e["Detail"])["reminder_minutes"])
+        for call_entries in bus.calls
+        for e in call_entries
+        if e["DetailType"] == "TourReminderDue"
+        for t in [json.loads(e["Detail"])["tour_id"]]
+    ]
 
 
 def test_reminders_fall_due_once_and_never_for_cancelled_or_late_booked_tours(
@@ -320,8 +352,9 @@ def test_a_reschedule_rearms_the_reminders(clean_db: str, event_bus: BusProbe) -
     assert _reminders(bus) == [(str(tour), 1440)]
     # when it moves a day later, then the new start has its own 24-hour reminder, once
     with psycopg.connect(clean_db, autocommit=True) as conn:
-        conn.execute("UPDATE tour_booking_sync SET scheduled_datetime = %s WHERE id = %s",
-                     (start + timedelta(days=1), tour))
+        conn.execute(
+            "UPDATE tour_booking_sync SET scheduled_datetime = %s WHERE id = %s", (start + timedelta(days=1), tour)
+        )
     publish_pending(bus, now=start + timedelta(days=1) - timedelta(minutes=1439))
     publish_pending(bus, now=start + timedelta(days=1) - timedelta(minutes=1400))
     assert _reminders(bus) == [(str(tour), 1440), (str(tour), 1440)]
@@ -344,18 +377,29 @@ def test_refresh_outcomes_emit_completed_cancelled_and_no_show_with_their_origin
     property_id = refresh_fixtures.new_property(clean_db)
     _, resman_property = refresh_fixtures.resman_ids(clean_db, property_id)
     start = NOW - timedelta(hours=3)
-    shown = refresh_fixtures.add_tour(clean_db, property_id, start, resman_prospect_id="P1",
-                                      resman_appointment_id="A1")
+    shown = refresh_fixtures.add_tour(clean_db, property_id, start, resman_prospect_id="P1", resman_appointment_id="A1")
     missed = refresh_fixtures.add_tour(clean_db, property_id, start, resman_prospect_id="P2")
-    cancelled = refresh_fixtures.add_tour(clean_db, property_id, NOW - timedelta(hours=1), resman_prospect_id="P3",
-                                          resman_appointment_id="A3")
+    cancelled = refresh_fixtures.add_tour(
+        clean_db, property_id, NOW - timedelta(hours=1), resman_prospect_id="P3", resman_appointment_id="A3"
+    )
     source = FakeResMan()
-    source.add(resman_property, FakeProspect("P1", start + timedelta(minutes=5),
-                                             [FakeEvent("Appointment", start, "A1"), FakeEvent("Show", start, "S1")]))
-    source.add(resman_property, FakeProspect(
-        "P3", NOW - timedelta(minutes=10),
-        [FakeEvent("Appointment", NOW - timedelta(hours=1), "A3"),
-         FakeEvent("Cancel", NOW - timedelta(minutes=30), "C3")]))
+    source.add(
+        resman_property,
+        FakeProspect(
+            "P1", start + timedelta(minutes=5), [FakeEvent("Appointment", start, "A1"), FakeEvent("Show", start, "S1")]
+        ),
+    )
+    source.add(
+        resman_property,
+        FakeProspect(
+            "P3",
+            NOW - timedelta(minutes=10),
+            [
+                FakeEvent("Appointment", NOW - timedelta(hours=1), "A3"),
+                FakeEvent("Cancel", NOW - timedelta(minutes=30), "C3"),
+            ],
+        ),
+    )
     # when the refresh runs past the grace and the publisher after it
     report = refresh_all(source, now=NOW)
     assert report.results[0].ok, report.results[0].error
@@ -366,18 +410,20 @@ def test_refresh_outcomes_emit_completed_cancelled_and_no_show_with_their_origin
     no_show = [d for d in details(delivered, "TourNoShow") if d["tour_id"] == str(missed)]
     assert [(d["status"], d["origin"]) for d in completed] == [("completed", "resman")]
     assert [(d["status"], d["origin"]) for d in no_show] == [("no_show", "system")]
-    cancels = [(d["status"], d["origin"])
-               for d in details(delivered, "TourCancelled") if d["tour_id"] == str(cancelled)]
+    cancels = [
+        (d["status"], d["origin"]) for d in details(delivered, "TourCancelled") if d["tour_id"] == str(cancelled)
+    ]
     assert cancels == [("cancelled", "resman")]
 
 
 def test_a_sync_that_fails_for_good_emits_tour_sync_failed(clean_db: str, event_bus: BusProbe) -> None:
     from tests.integration import resman_fixtures
-    from tour_booking.resman_sync import sync_tour
+    from tour_booking.sync.resman_sync import sync_tour
 
     # given a tour of a property without ResMan ids (a permanent failure, no ResMan call)
-    tour = resman_fixtures.add_tour(clean_db, resman_fixtures.new_property(clean_db, resman=False),
-                                    datetime.now(UTC) + timedelta(days=2))
+    tour = resman_fixtures.add_tour(
+        clean_db, resman_fixtures.new_property(clean_db, resman=False), datetime.now(UTC) + timedelta(days=2)
+    )
     # when it syncs (twice: a duplicate message) and the publisher runs
     assert sync_tour(tour, 1, client=None).result == "failed"  # type: ignore[arg-type]
     assert sync_tour(tour, 1, client=None).result == "already_failed"  # type: ignore[arg-type]
@@ -387,16 +433,23 @@ def test_a_sync_that_fails_for_good_emits_tour_sync_failed(clean_db: str, event_
     assert (failed["tour_id"], failed["origin"], failed["status"]) == (str(tour), "system", "scheduled")
 
 
-PROSPECT = {"first_name": "Zenobia", "last_name": "Quartermaine", "email": "zenobia.q@example.org",
-            "phone": "+1 555 010 4477"}
+PROSPECT = {
+    "first_name": "Zenobia",
+    "last_name": "Quartermaine",
+    "email": "zenobia.q@example.org",
+    "phone": "+1 555 010 4477",
+}
 
 
 def _every_event_type(clean_db: str) -> None:
     """One event of every detail type, of tours whose prospect, notes and preferences are distinctive."""
     property_id = new_property(capacity=10)
     conversation = new_conversation(clean_db)
-    extra = {"prospect": PROSPECT, "staff_notes": "Gate code 8841",
-             "preferences": {"comment": "has a parrot named Kiwi"}}
+    extra = {
+        "prospect": PROSPECT,
+        "staff_notes": "Gate code 8841",
+        "preferences": {"comment": "has a parrot named Kiwi"},
+    }
     a = book(property_id, conversation, future_slot(days_ahead=3, hour=10), **extra)
     patch(a["id"], {"scheduled_datetime": future_slot(days_ahead=3, hour=11)})
     patch(a["id"], {"status": "confirmed"})
@@ -406,10 +459,14 @@ def _every_event_type(clean_db: str) -> None:
     d = book(property_id, conversation, future_slot(days_ahead=3, hour=14), **extra)
     with psycopg.connect(clean_db, autocommit=True) as conn:
         for tour, status in ((c, "completed"), (d, "no_show")):
-            conn.execute("UPDATE tour_booking_sync SET scheduled_datetime = now() - interval '3 hours', "
-                         "status = %s WHERE id = %s", (status, tour["id"]))
-        conn.execute("UPDATE tour_booking_sync SET sync_status = 'failed', last_sync_error = 'refused' WHERE id = %s",
-                     (a["id"],))
+            conn.execute(
+                "UPDATE tour_booking_sync SET scheduled_datetime = now() - interval '3 hours', "
+                "status = %s WHERE id = %s",
+                (status, tour["id"]),
+            )
+        conn.execute(
+            "UPDATE tour_booking_sync SET sync_status = 'failed', last_sync_error = 'refused' WHERE id = %s", (a["id"],)
+        )
 
 
 def test_no_event_of_any_type_carries_a_prospect_detail(clean_db: str, event_bus: BusProbe) -> None:
@@ -423,11 +480,23 @@ def test_no_event_of_any_type_carries_a_prospect_detail(clean_db: str, event_bus
     sent = [entry for call_entries in bus.calls for entry in call_entries]
     assert {entry["DetailType"] for entry in sent} == set(DETAIL_TYPES)
     text = json.dumps([entry["Detail"] for entry in sent]).lower()
-    for secret in ("zenobia", "quartermaine", "example.org", "555 010 4477", "15550104477", "5550104477",
-                   "gate code", "parrot", "kiwi", "prospect"):
+    for secret in (
+        "zenobia",
+        "quartermaine",
+        "example.org",
+        "555 010 4477",
+        "15550104477",
+        "5550104477",
+        "gate code",
+        "parrot",
+        "kiwi",
+        "prospect",
+    ):
         assert secret not in text, secret
-    assert all(set(json.loads(entry["Detail"])) <= COMMON | {"previous_scheduled_datetime", "reminder_minutes"}
-               for entry in sent)
+    assert all(
+        set(json.loads(entry["Detail"])) <= COMMON | {"previous_scheduled_datetime", "reminder_minutes"}
+        for entry in sent
+    )
 
 
 def test_every_event_validates_against_its_json_schema(clean_db: str, event_bus: BusProbe) -> None:

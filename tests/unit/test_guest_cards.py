@@ -1,8 +1,15 @@
-"""The guest-card rules (tour_booking.guest_cards): which card is a tour's, and what a post to it says."""
+"""The guest-card rules (tour_booking.domain.guest_cards): which card is a tour's, and what a post to it says."""
 
 from __future__ import annotations
 
-from tour_booking.guest_cards import Booking, card_details, choose, differences, with_email, with_phone_and_last_name
+from tour_booking.domain.guest_cards import (
+    Booking,
+    card_details,
+    choose,
+    differences,
+    with_email,
+    with_phone_and_last_name,
+)
 from tour_booking.resman.models import ResManEvent, ResManProspect
 
 MARKER = "DomIQ tour 3f0c9a8e-0000-4000-8000-000000000001"
@@ -42,6 +49,10 @@ def test_a_post_to_an_existing_card_keeps_its_values_and_reports_the_chats_diffe
     staff = card("1", first_name="Kim", last_name="Nguyễn-Tran", email="KIM@example.com", phone=None)
     details = card_details(staff, KIM)
     assert (details.first_name, details.last_name, details.email, details.phone) == (
-        "Kim", "Nguyễn-Tran", "KIM@example.com", "+1 (312) 555-0177")
+        "Kim",
+        "Nguyễn-Tran",
+        "KIM@example.com",
+        "+1 (312) 555-0177",
+    )
     assert differences(staff, KIM) == ["last name: Nguyen"]
     assert differences(None, KIM) == []

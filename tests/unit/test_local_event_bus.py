@@ -62,8 +62,11 @@ def test_each_event_is_printed_and_forwarded_as_eventbridge_delivers_it(
     assert any(r.getMessage().startswith('TourBooked {"event_id":"e-1"') for r in caplog.records)
     [(headers, event)] = received
     assert headers["x-api-key"] == "hook-key"
-    assert (event["source"], event["detail-type"], event["time"]) == ("tour-booking", "TourBooked",
-                                                                      "2026-12-01T15:00:00Z")
+    assert (event["source"], event["detail-type"], event["time"]) == (
+        "tour-booking",
+        "TourBooked",
+        "2026-12-01T15:00:00Z",
+    )
     assert event["detail"] == {"event_id": "e-1", "tour_id": "t-1", "version": 1}
 
 
@@ -80,4 +83,7 @@ def test_the_webhook_and_the_rate_come_from_the_environment(monkeypatch: pytest.
     monkeypatch.setenv("DEV_EVENTS_SECONDS", "5")
     options = parse_args([])
     assert (options.webhook_url, options.events_seconds, options.webhook_api_key) == (
-        "http://127.0.0.1:4000/hook", 5.0, None)
+        "http://127.0.0.1:4000/hook",
+        5.0,
+        None,
+    )

@@ -40,16 +40,20 @@ def test_local_times_are_sent_in_utc_with_an_explicit_z() -> None:
 
 
 def test_a_post_carries_the_ids_and_events() -> None:
-    customer = mits.LeadCustomer("Ada", "Lovelace", email="ada@example.com", phone="312", prospect_id="501",
-                                 person_id="777")
-    event = mits.LeadEvent("Appointment", datetime(2027, 1, 1, 9, tzinfo=UTC), event_id="9001", comments="c",
-                           transaction_source="7001")
+    customer = mits.LeadCustomer(
+        "Ada", "Lovelace", email="ada@example.com", phone="312", prospect_id="501", person_id="777"
+    )
+    event = mits.LeadEvent(
+        "Appointment", datetime(2027, 1, 1, 9, tzinfo=UTC), event_id="9001", comments="c", transaction_source="7001"
+    )
     root = ET.fromstring(mits.build_lead(customer, [event]))
     customer_node = root.find("Prospects/Prospect/Customers/Customer")
     assert customer_node is not None
     assert customer_node.get("Type") == "prospect"
     assert {(i.get("IDType"), i.get("IDValue")) for i in customer_node.findall("Identification")} == {
-        ("ProspectID", "501"), ("PersonID", "777")}
+        ("ProspectID", "501"),
+        ("PersonID", "777"),
+    }
     event_node = root.find("Prospects/Prospect/Events/Event")
     assert event_node is not None
     assert (event_node.get("EventType"), event_node.get("EventDate")) == ("Appointment", "2027-01-01T09:00:00Z")
@@ -81,8 +85,10 @@ def test_malformed_xml_is_an_explicit_error(text: str) -> None:
 
 
 def test_a_prospect_without_its_id_is_an_explicit_error() -> None:
-    root = mits.parse_document("<LeadManagement><Prospects><Prospect><Customers><Customer/></Customers>"
-                               "</Prospect></Prospects></LeadManagement>")
+    root = mits.parse_document(
+        "<LeadManagement><Prospects><Prospect><Customers><Customer/></Customers>"
+        "</Prospect></Prospects></LeadManagement>"
+    )
     with pytest.raises(mits.MitsParseError):
         mits.parse_prospects(root)
 

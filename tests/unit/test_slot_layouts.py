@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from tour_booking.availability_cache_repository import slot_json
-from tour_booking.models.schedule import TourSchedule
-from tour_booking.slot_layouts import days_json
-from tour_booking.slots import compute_slots
+from tour_booking.db.availability_cache_repository import slot_json
+from tour_booking.domain.schedule import TourSchedule
+from tour_booking.domain.slot_layouts import days_json
+from tour_booking.domain.slots import compute_slots
 
 ALL_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

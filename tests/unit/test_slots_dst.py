@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tour_booking.models.availability import Slot
-from tour_booking.models.schedule import TourSchedule
-from tour_booking.slots import day_slots, find_slot
+from tour_booking.domain.availability import Slot
+from tour_booking.domain.schedule import TourSchedule
+from tour_booking.domain.slots import day_slots, find_slot
 
 NIGHT = [["00:00", "04:00"]]
 WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from tour_booking.domain.tour_events import detail, entry
 from tour_booking.settings import Settings
-from tour_booking.tour_events import detail, entry
 
 ROW = {
     "seq": 7,

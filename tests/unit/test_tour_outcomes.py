@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tour_booking.models.enums import TourStatus
-from tour_booking.resman.models import TOUR_MARKER, ResManEvent, ResManProspect
-from tour_booking.tour_outcomes import (
+from tour_booking.domain.enums import TourStatus
+from tour_booking.domain.tour_outcomes import (
     SHOW_EARLY_TOLERANCE,
     TourState,
     allowed,
@@ -18,6 +17,7 @@ from tour_booking.tour_outcomes import (
     resman_outcome,
     staff_appointments,
 )
+from tour_booking.resman.models import TOUR_MARKER, ResManEvent, ResManProspect
 
 START = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 GRACE = timedelta(minutes=120)
@@ -171,15 +171,23 @@ def test_a_tour_that_has_not_started_is_not_completed_by_a_show() -> None:
 def test_a_cancel_or_lost_mark_before_a_returning_prospects_tour_never_cancels_it() -> None:
     # given a card cancelled months ago, then reactivated by the sync for this tour's appointment
     months_ago = START - timedelta(days=120)
-    returning = guest("P1", [event("Appointment", months_ago, "A0"), event("Cancel", months_ago, "C0"),
-                             event("ReActivate", START - timedelta(days=1), "R1"), appointment()])
+    returning = guest(
+        "P1",
+        [
+            event("Appointment", months_ago, "A0"),
+            event("Cancel", months_ago, "C0"),
+            event("ReActivate", START - timedelta(days=1), "R1"),
+            appointment(),
+        ],
+    )
     # then the old Cancel and the old lost mark say nothing about this tour
     assert resman_outcome(tour(), returning, "Appointment", LATER) is None
 
 
 def test_a_reactivation_logged_after_the_appointment_means_a_lost_mark_in_between() -> None:
-    later = guest("P1", [appointment(), event("ReActivate", START, "R1"),
-                         appointment("A2", START + timedelta(hours=1))])
+    later = guest(
+        "P1", [appointment(), event("ReActivate", START, "R1"), appointment("A2", START + timedelta(hours=1))]
+    )
     assert resman_outcome(tour(), later, "Appointment", LATER) is TourStatus.CANCELLED
     # and the event type is the configured one
     assert resman_outcome(tour(), later, "Appointment", LATER, reactivate_type="Revive") is None

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tour_booking.cache_refresh import WindowTooWideError, windows
+from tour_booking.refresh.resman_refresh import WindowTooWideError, windows
 
 START = datetime(2026, 12, 1, tzinfo=UTC)
 

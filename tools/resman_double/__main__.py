@@ -22,8 +22,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--prospect-source-id", help="a valid TransactionSource for the seeded property")
     parser.add_argument("--demo", action="store_true", help="seed the local stack's demo (tools/demo_data.py)")
     args = parser.parse_args(argv)
-    double = start_double(args.port, args.host, integration_partner_id=args.integration_partner_id,
-                          api_key=args.api_key)
+    double = start_double(
+        args.port, args.host, integration_partner_id=args.integration_partner_id, api_key=args.api_key
+    )
     if args.account_id and args.property_id:
         sources = {args.prospect_source_id: "DomIQ"} if args.prospect_source_id else {}
         double.state.add_property(args.account_id, args.property_id, prospect_sources=sources)

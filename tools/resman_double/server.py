@@ -27,8 +27,12 @@ _HTML = (
     "<!DOCTYPE html><html><head><title>{code} | api.myresman.com | Cloudflare</title></head>"
     "<body><h1>Error {code}</h1><p>{text}</p></body></html>"
 )
-_HTML_TEXT = {500: "Internal Server Error", 502: "Bad gateway", 503: "Service Temporarily Unavailable",
-              504: "Gateway time-out"}
+_HTML_TEXT = {
+    500: "Internal Server Error",
+    502: "Bad gateway",
+    503: "Service Temporarily Unavailable",
+    504: "Gateway time-out",
+}
 
 
 class Failure(Exception):
@@ -122,11 +126,19 @@ class ResManApi:
     def dispatch(self, method: str, form: dict[str, str]) -> ET.Element | dict[str, Any]:
         account, property_id = form.get("AccountID", ""), form.get("PropertyID", "")
         if method == "Account/GetProperties":
-            return {"Properties": [
-                {"PropertyID": p.property_id, "Name": p.name, "Phone": p.phone, "Email": p.email,
-                 "TimeZone": p.timezone}
-                for (a, _), p in self.state.properties.items() if a == account
-            ]}
+            return {
+                "Properties": [
+                    {
+                        "PropertyID": p.property_id,
+                        "Name": p.name,
+                        "Phone": p.phone,
+                        "Email": p.email,
+                        "TimeZone": p.timezone,
+                    }
+                    for (a, _), p in self.state.properties.items()
+                    if a == account
+                ]
+            }
         prop = self.state.properties[(account, property_id)]
         if method == "Leasing/GetEmployees":
             return {"Employees": prop.employees}
@@ -186,9 +198,12 @@ class ResManApi:
         person = ids.get("PersonID") or None
         if wanted or person:
             existing = next(
-                (p for p in self.state.all_prospects()
-                 if (p.account_id, p.property_id) == (account, property_id)
-                 and ((wanted and p.prospect_id == wanted) or (not wanted and p.person_id == person))),
+                (
+                    p
+                    for p in self.state.all_prospects()
+                    if (p.account_id, p.property_id) == (account, property_id)
+                    and ((wanted and p.prospect_id == wanted) or (not wanted and p.person_id == person))
+                ),
                 None,
             )
             if existing is None:
@@ -206,11 +221,16 @@ class ResManApi:
             if source and sources and source not in sources:
                 raise Failure("Transaction Source could not be found")
             agent = event.find("Agent/AgentID")
-            events.append({
-                "event_id": event_id or None, "event_type": event.get("EventType", "").strip(), "event_date": when,
-                "comments": (event.findtext("Comments") or "").strip() or None, "source": source,
-                "agent": agent.get("IDValue") if agent is not None else None,
-            })
+            events.append(
+                {
+                    "event_id": event_id or None,
+                    "event_type": event.get("EventType", "").strip(),
+                    "event_date": when,
+                    "comments": (event.findtext("Comments") or "").strip() or None,
+                    "source": source,
+                    "agent": agent.get("IDValue") if agent is not None else None,
+                }
+            )
         return {
             "existing": existing,
             "type": (customer.get("Type") or "prospect").strip().lower(),
@@ -219,7 +239,8 @@ class ResManApi:
             "email": (customer.findtext("Email") or "").strip() or None,
             "phone": (customer.findtext("Phone/PhoneNumber") or "").strip() or None,
             "preferences": {
-                tag: text for tag in PREFERENCE_TAGS
+                tag: text
+                for tag in PREFERENCE_TAGS
                 if (text := (node.findtext(f"CustomerPreferences/{tag}") or "").strip())
             },
             "events": events,
@@ -247,18 +268,35 @@ class ResManApi:
                 event.comments = item["comments"] or event.comments
                 event.transaction_source = item["source"] or event.transaction_source
             else:
-                prospect.events.append(Event(state.next_id(), item["event_type"], item["event_date"], item["comments"],
-                                             item["source"], item["agent"]))
+                prospect.events.append(
+                    Event(
+                        state.next_id(),
+                        item["event_type"],
+                        item["event_date"],
+                        item["comments"],
+                        item["source"],
+                        item["agent"],
+                    )
+                )
         state.touch(prospect)
         return prospect
 
 
 def envelope(  # noqa: PLR0917 - mirrors the envelope's fields
-    method: str, form: dict[str, str], status: str, error: str | None,
-    payload: ET.Element | dict[str, Any] | None, as_xml: bool,
+    method: str,
+    form: dict[str, str],
+    status: str,
+    error: str | None,
+    payload: ET.Element | dict[str, Any] | None,
+    as_xml: bool,
 ) -> bytes:
-    head = {"MethodName": method.rsplit("/", maxsplit=1)[-1], "Status": status, "ErrorDescription": error,
-            "AccountID": form.get("AccountID"), "PropertyID": form.get("PropertyID")}
+    head = {
+        "MethodName": method.rsplit("/", maxsplit=1)[-1],
+        "Status": status,
+        "ErrorDescription": error,
+        "AccountID": form.get("AccountID"),
+        "PropertyID": form.get("PropertyID"),
+    }
     if not as_xml:
         body = dict(head)
         if isinstance(payload, dict):
@@ -333,9 +371,14 @@ class Handler(BaseHTTPRequestHandler):
         method = self.path.split("?", 1)[0].strip("/")
         form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True).items()}
         as_xml = "xml" in (self.headers.get("Accept") or "").lower()
-        entry: dict[str, Any] = {"method": method, "at": state.now().isoformat(), "account_id": form.get("AccountID"),
-                                 "property_id": form.get("PropertyID"), "client_port": self.client_address[1],
-                                 "fields": {k: v for k, v in form.items() if k not in ("ApiKey",)}}
+        entry: dict[str, Any] = {
+            "method": method,
+            "at": state.now().isoformat(),
+            "account_id": form.get("AccountID"),
+            "property_id": form.get("PropertyID"),
+            "client_port": self.client_address[1],
+            "fields": {k: v for k, v in form.items() if k not in ("ApiKey",)},
+        }
         state.record(entry)
         if method not in KNOWN_METHODS:
             self._send(404, _HTML.format(code=404, text="Not Found").encode(), "text/html")
@@ -359,8 +402,11 @@ class Handler(BaseHTTPRequestHandler):
         except Failure as failure:
             entry["status"] = 200
             entry["error"] = failure.description
-            self._send(200, envelope(method, form, failure.status, failure.description, None, as_xml),
-                       "application/xml" if as_xml else "application/json")
+            self._send(
+                200,
+                envelope(method, form, failure.status, failure.description, None, as_xml),
+                "application/xml" if as_xml else "application/json",
+            )
             return
         except Raw as raw_answer:
             entry["status"] = raw_answer.code
@@ -371,8 +417,11 @@ class Handler(BaseHTTPRequestHandler):
             self._fault(fault, method, form, as_xml, entry)
             return
         entry["status"] = 200
-        self._send(200, envelope(method, form, "Success", None, payload, as_xml),
-                   "application/xml" if as_xml else "application/json")
+        self._send(
+            200,
+            envelope(method, form, "Success", None, payload, as_xml),
+            "application/xml" if as_xml else "application/json",
+        )
 
     def _fault(self, fault: Fault, method: str, form: dict[str, str], as_xml: bool, entry: dict[str, Any]) -> None:
         kind = fault.kind
@@ -404,7 +453,7 @@ class Handler(BaseHTTPRequestHandler):
     def _control(self, verb: str, raw: bytes) -> None:
         try:
             data = json.loads(raw) if raw else {}
-            answer = self.server.controls(verb, self.path[len(CONTROL_PREFIX):].split("?", 1)[0].strip("/"), data)
+            answer = self.server.controls(verb, self.path[len(CONTROL_PREFIX) :].split("?", 1)[0].strip("/"), data)
         except (KeyError, ValueError, TypeError) as error:
             self._send(400, json.dumps({"error": f"{type(error).__name__}: {error}"}).encode(), "application/json")
             return
@@ -447,14 +496,22 @@ class DoubleServer(ThreadingHTTPServer):
             sources = dict(data.get("prospect_sources") or {})
             if data.get("prospect_source_id"):
                 sources[str(data["prospect_source_id"])] = "DomIQ"
-            prop = state.add_property(str(data["account_id"]), str(data["property_id"]),
-                                      name=str(data.get("name") or "Property"),
-                                      timezone=str(data.get("timezone") or "America/Chicago"),
-                                      prospect_sources=sources)
+            prop = state.add_property(
+                str(data["account_id"]),
+                str(data["property_id"]),
+                name=str(data.get("name") or "Property"),
+                timezone=str(data.get("timezone") or "America/Chicago"),
+                prospect_sources=sources,
+            )
             return {"account_id": prop.account_id, "property_id": prop.property_id}
         if (verb, name) == ("POST", "faults"):
-            fault = Fault(**{k: data[k] for k in ("kind", "method", "times", "probability", "seconds", "retry_after",
-                                                  "after_commit") if k in data})
+            fault = Fault(
+                **{
+                    k: data[k]
+                    for k in ("kind", "method", "times", "probability", "seconds", "retry_after", "after_commit")
+                    if k in data
+                }
+            )
             state.add_fault(fault)
             return {"ok": True}
         if (verb, name) == ("DELETE", "faults"):
@@ -469,9 +526,15 @@ class DoubleServer(ThreadingHTTPServer):
             return prospect.as_dict()
         if (verb, name) == ("POST", "cards"):
             card = state.add_card(
-                str(data["account_id"]), str(data["property_id"]), first_name=data.get("first_name"),
-                last_name=data.get("last_name"), email=data.get("email"), phone=data.get("phone"),
-                customer_type=str(data.get("customer_type") or "prospect"), preferences=data.get("preferences"))
+                str(data["account_id"]),
+                str(data["property_id"]),
+                first_name=data.get("first_name"),
+                last_name=data.get("last_name"),
+                email=data.get("email"),
+                phone=data.get("phone"),
+                customer_type=str(data.get("customer_type") or "prospect"),
+                preferences=data.get("preferences"),
+            )
             return card.as_dict()
         if (verb, name) == ("POST", "cards/edit"):
             changes = {k: v for k, v in data.items() if k != "prospect_id"}
@@ -479,8 +542,14 @@ class DoubleServer(ThreadingHTTPServer):
         if (verb, name) == ("POST", "appointments"):
             when = datetime.fromisoformat(str(data["date"]).replace("Z", "+00:00"))
             prospect, event = state.add_staff_appointment(
-                str(data["account_id"]), str(data["property_id"]), when,
-                first_name=str(data.get("first_name") or "Walk"), last_name=str(data.get("last_name") or "In"),
-                email=data.get("email"), phone=data.get("phone"), prospect_id=data.get("prospect_id"))
+                str(data["account_id"]),
+                str(data["property_id"]),
+                when,
+                first_name=str(data.get("first_name") or "Walk"),
+                last_name=str(data.get("last_name") or "In"),
+                email=data.get("email"),
+                phone=data.get("phone"),
+                prospect_id=data.get("prospect_id"),
+            )
             return {"prospect_id": prospect.prospect_id, "event_id": event.event_id}
         return None

@@ -250,9 +250,19 @@ class DoubleState:
     ) -> Prospect:
         """A guest card staff made in ResMan (no appointment)."""
         with self.lock:
-            prospect = Prospect(self.next_id(), self.next_id(), str(account_id), property_id,
-                                customer_type=customer_type.lower(), first_name=first_name, last_name=last_name,
-                                email=email, phone=phone, preferences=dict(preferences or {}), created_at=self.now())
+            prospect = Prospect(
+                self.next_id(),
+                self.next_id(),
+                str(account_id),
+                property_id,
+                customer_type=customer_type.lower(),
+                first_name=first_name,
+                last_name=last_name,
+                email=email,
+                phone=phone,
+                preferences=dict(preferences or {}),
+                created_at=self.now(),
+            )
             self.prospects[prospect.prospect_id] = prospect
             self.touch(prospect)
             return prospect
@@ -294,9 +304,17 @@ class DoubleState:
         """An appointment booked by staff inside ResMan (on a new guest card unless `prospect_id`)."""
         with self.lock:
             if prospect_id is None:
-                prospect = Prospect(self.next_id(), self.next_id(), str(account_id), property_id,
-                                    first_name=first_name, last_name=last_name, email=email, phone=phone,
-                                    created_at=self.now())
+                prospect = Prospect(
+                    self.next_id(),
+                    self.next_id(),
+                    str(account_id),
+                    property_id,
+                    first_name=first_name,
+                    last_name=last_name,
+                    email=email,
+                    phone=phone,
+                    created_at=self.now(),
+                )
                 self.prospects[prospect.prospect_id] = prospect
             else:
                 prospect = self.prospects[prospect_id]

@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     cache_refresh_interval_minutes: int = Field(default=15, ge=1)
     refresh_horizon_days: int = Field(default=14, ge=1, le=365)
     refresh_concurrency: int = Field(default=8, ge=1)
-    # The refresh spread over a queue (tour_booking.refresh_queue): the schedule queues batches of this many
+    # The refresh spread over a queue (tour_booking.refresh.refresh_queue): the schedule queues batches of this many
     # properties of one ResMan account; unset, the schedule refreshes every property itself.
     refresh_queue_url: str | None = None
     refresh_batch_properties: int = Field(default=10, ge=1, le=1000)

@@ -24,7 +24,11 @@ import importlib
 import random
 from collections.abc import Sequence
 
-PRELOADED = ("tour_booking.availability_service", "tour_booking.booking_service", "tour_booking.db")
+PRELOADED = (
+    "tour_booking.availability.availability_service",
+    "tour_booking.booking.booking_service",
+    "tour_booking.db",
+)
 
 _registered: set[tuple[str, ...]] = set()
 
@@ -55,8 +59,8 @@ def forget_container_state() -> None:
     tracing.forget()
     # Only what was imported can hold anything: nothing is imported here that init did not.
     for module_name, attribute in (
-        ("tour_booking.sync_queue", "_sqs"),
-        ("tour_booking.refresh_queue", "_sqs"),
+        ("tour_booking.sync.sync_queue", "_sqs"),
+        ("tour_booking.refresh.refresh_queue", "_sqs"),
         ("tour_booking.resman.client", "get_resman_client"),
     ):
         module = sys.modules.get(module_name)

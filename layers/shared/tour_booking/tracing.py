@@ -32,7 +32,6 @@ TRACE_HEADER = "_X_AMZN_TRACE_ID"
 SERVICE = "tour-booking"
 
 
-
 class _Container:
     cold_start = True
     tracer: Tracer | None = None

@@ -7,10 +7,10 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tour_booking.models.enums import TourStatus, TourType
-from tour_booking.models.schedule import TourSchedule, is_iana_zone
-from tour_booking.models.time_bounds import INSTANT_RANGE, Instant
-from tour_booking.models.tour import Preferences, Prospect, StaffNotes, Tour
+from tour_booking.domain.enums import TourStatus, TourType
+from tour_booking.domain.schedule import TourSchedule, is_iana_zone
+from tour_booking.domain.time_bounds import INSTANT_RANGE, Instant
+from tour_booking.domain.tour import Preferences, Prospect, StaffNotes, Tour
 
 
 def _storable(value: Any) -> Any:

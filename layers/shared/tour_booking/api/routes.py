@@ -43,11 +43,11 @@ from tour_booking.api.models import (
     UpdateTourRequest,
 )
 from tour_booking.api.resolver import ThreadLocalRestResolver
-from tour_booking.errors import DatabaseUnavailableError, DomainError
-from tour_booking.models.availability import Availability
-from tour_booking.models.enums import TourStatus, TourType
-from tour_booking.models.time_bounds import DATE_RANGE, INSTANT_RANGE, Instant, LocalDate
-from tour_booking.models.tour import Tour
+from tour_booking.domain.availability import Availability
+from tour_booking.domain.enums import TourStatus, TourType
+from tour_booking.domain.errors import DatabaseUnavailableError, DomainError
+from tour_booking.domain.time_bounds import DATE_RANGE, INSTANT_RANGE, Instant, LocalDate
+from tour_booking.domain.tour import Tour
 
 logger = Logger(service="booking-api")
 metrics = Metrics(namespace="TourBooking")
@@ -132,7 +132,7 @@ def get_availability(
     days: Annotated[int, Query(ge=1, le=31)] = 1,
     tour_type: Annotated[TourType | None, Query()] = None,
 ) -> Response[Any]:
-    from tour_booking import availability_service  # noqa: PLC0415 - cold start: loaded by the first call
+    from tour_booking.availability import availability_service  # noqa: PLC0415 - cold start: loaded by the first call
 
     answer = availability_service.get_availability(property_id, start_date, days, tour_type)
     return Response(status_code=200, content_type=JSON, body=answer)
@@ -152,7 +152,7 @@ def get_availability(
 def put_tour_schedule(
     property_id: Annotated[UUID, Path()], schedule: Annotated[TourScheduleBody, Body()]
 ) -> Response[Any]:
-    from tour_booking import availability_service  # noqa: PLC0415 - cold start: loaded by the first call
+    from tour_booking.availability import availability_service  # noqa: PLC0415 - cold start: loaded by the first call
 
     saved, conflicts = availability_service.put_schedule(property_id, schedule)
     answer = saved.model_dump(mode="json")
@@ -169,7 +169,7 @@ def put_tour_schedule(
     responses=_responses(200, TourScheduleBody, "the schedule", e404="property_not_found"),
 )
 def get_tour_schedule(property_id: Annotated[UUID, Path()]) -> Response[Any]:
-    from tour_booking import availability_service  # noqa: PLC0415 - cold start: loaded by the first call
+    from tour_booking.availability import availability_service  # noqa: PLC0415 - cold start: loaded by the first call
 
     return _json(200, availability_service.get_schedule(property_id).model_dump(mode="json"))
 
@@ -187,7 +187,7 @@ def get_tour_schedule(property_id: Annotated[UUID, Path()]) -> Response[Any]:
     ),
 )
 def create_tour(body: Annotated[CreateTourRequest, Body()], idempotency_key: IdempotencyKey = None) -> Response[Any]:
-    from tour_booking import booking_service  # noqa: PLC0415 - cold start: loaded by the first call
+    from tour_booking.booking import booking_service  # noqa: PLC0415 - cold start: loaded by the first call
 
     answer = booking_service.create_tour(body, idempotency_key, _correlation_id())
     if not answer.replayed:
@@ -215,7 +215,7 @@ def create_tour(body: Annotated[CreateTourRequest, Body()], idempotency_key: Ide
     ),
 )
 def create_hold(body: Annotated[CreateHoldRequest, Body()]) -> Response[Any]:
-    from tour_booking import holds_service  # noqa: PLC0415 - cold start: loaded by the first call
+    from tour_booking.booking import holds_service  # noqa: PLC0415 - cold start: loaded by the first call
 
     return _json(201, holds_service.create_hold(body))
 
@@ -226,7 +226,7 @@ def create_hold(body: Annotated[CreateHoldRequest, Body()]) -> Response[Any]:
     responses=_responses(204, None, "released", e404="hold_not_found (unknown, expired, released or booked)"),
 )
 def release_hold(hold_id: Annotated[UUID, Path()]) -> Response[Any]:
-    from tour_booking import holds_service  # noqa: PLC0415 - cold start: loaded by the first call
+    from tour_booking.booking import holds_service  # noqa: PLC0415 - cold start: loaded by the first call
 
     holds_service.release_hold(hold_id)
     return Response(status_code=204, body=None)
@@ -259,7 +259,7 @@ def list_tours(
         str | None, Query(max_length=512, description="the `next_cursor` of the previous page, as it came")
     ] = None,
 ) -> Response[Any]:
-    from tour_booking import booking_service  # noqa: PLC0415 - cold start: loaded by the first call
+    from tour_booking.booking import booking_service  # noqa: PLC0415 - cold start: loaded by the first call
 
     page = booking_service.list_tours(
         conversation_id=conversation_id,
@@ -275,7 +275,7 @@ def list_tours(
 
 @app.get("/tours/<tour_id>", summary="A tour", responses=_responses(200, Tour, "the tour", e404="tour_not_found"))
 def get_tour(tour_id: Annotated[UUID, Path()]) -> Response[Any]:
-    from tour_booking import booking_service  # noqa: PLC0415 - cold start: loaded by the first call
+    from tour_booking.booking import booking_service  # noqa: PLC0415 - cold start: loaded by the first call
 
     return _json(200, booking_service.get_tour(tour_id))
 
@@ -293,26 +293,28 @@ def get_tour(tour_id: Annotated[UUID, Path()]) -> Response[Any]:
     ),
 )
 def patch_tour(tour_id: Annotated[UUID, Path()], body: Annotated[UpdateTourRequest, Body()]) -> Response[Any]:
-    from tour_booking import booking_service  # noqa: PLC0415 - cold start: loaded by the first call
+    from tour_booking.booking import booking_service  # noqa: PLC0415 - cold start: loaded by the first call
 
     return _json(200, booking_service.update_tour(tour_id, body, _correlation_id()))
 
 
 @app.get(
     "/tours/<tour_id>/calendar.ics",
-    summary="A tour as an iCalendar event (\"add to calendar\")",
+    summary='A tour as an iCalendar event ("add to calendar")',
     description=(
         "The tour as one VEVENT: UID stable per tour, SEQUENCE the tour's version, start and end in UTC, "
         "STATUS:CANCELLED once cancelled. No prospect details."
     ),
     responses={
         **_responses(200, Tour, "the tour as text/calendar", e404="tour_not_found"),
-        200: {"description": "the tour as an iCalendar event",
-              "content": {"text/calendar": {"schema": {"type": "string"}}}},
+        200: {
+            "description": "the tour as an iCalendar event",
+            "content": {"text/calendar": {"schema": {"type": "string"}}},
+        },
     },
 )
 def get_tour_calendar(tour_id: Annotated[UUID, Path()]) -> Response[Any]:
-    from tour_booking import booking_service  # noqa: PLC0415 - cold start: loaded by the first call
+    from tour_booking.booking import booking_service  # noqa: PLC0415 - cold start: loaded by the first call
 
     return Response(status_code=200, content_type=CALENDAR, body=booking_service.tour_calendar(tour_id))
 
@@ -323,7 +325,7 @@ def get_tour_calendar(tour_id: Annotated[UUID, Path()]) -> Response[Any]:
     responses=_responses(200, SuccessRates, "the rates"),
 )
 def tour_success_rate(property_id: Annotated[UUID | None, Query()] = None) -> Response[Any]:
-    from tour_booking import booking_service  # noqa: PLC0415 - cold start: loaded by the first call
+    from tour_booking.booking import booking_service  # noqa: PLC0415 - cold start: loaded by the first call
 
     return _json(200, booking_service.success_rates(property_id))
 

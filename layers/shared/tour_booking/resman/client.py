@@ -49,8 +49,16 @@ logger = Logger(child=True)
 
 FAILURE_WORDS = frozenset({"failed", "error", "failure"})
 # ResMan's texts for refused credentials are undocumented ([guess]); these words mark them.
-_AUTH_HINTS = ("credential", "apikey", "api key", "integrationpartner", "integration partner", "not authorized",
-               "unauthorized", "access denied")
+_AUTH_HINTS = (
+    "credential",
+    "apikey",
+    "api key",
+    "integrationpartner",
+    "integration partner",
+    "not authorized",
+    "unauthorized",
+    "access denied",
+)
 
 
 @dataclass(frozen=True)
@@ -164,8 +172,12 @@ class ResManClient:
                 delay = self._backoff(attempt, error.retry_after)
                 logger.info(
                     "ResMan transient failure, retrying",
-                    extra={"method": method, "http_status": error.http_status, "attempt": attempt + 1,
-                           "delay_seconds": round(delay, 3)},
+                    extra={
+                        "method": method,
+                        "http_status": error.http_status,
+                        "attempt": attempt + 1,
+                        "delay_seconds": round(delay, 3),
+                    },
                 )
                 time.sleep(delay)
         if last is None:
@@ -176,8 +188,7 @@ class ResManClient:
         self, method: str, account_id: str, property_id: str | None, fields: Mapping[str, str], *, xml: bool
     ) -> Answer:
         creds = self._creds()
-        form = {"IntegrationPartnerID": creds.integration_partner_id, "ApiKey": creds.api_key,
-                "AccountID": account_id}
+        form = {"IntegrationPartnerID": creds.integration_partner_id, "ApiKey": creds.api_key, "AccountID": account_id}
         if property_id is not None:
             form["PropertyID"] = property_id
         form.update(fields)

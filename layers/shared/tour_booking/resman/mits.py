@@ -90,9 +90,7 @@ def build_lead(customer: LeadCustomer, events: Sequence[LeadEvent]) -> str:
     if events:
         container = ET.SubElement(prospect, "Events")
         for event in events:
-            node = ET.SubElement(
-                container, "Event", EventType=event.event_type, EventDate=utc_text(event.event_date)
-            )
+            node = ET.SubElement(container, "Event", EventType=event.event_type, EventDate=utc_text(event.event_date))
             if event.event_id:
                 ET.SubElement(node, "EventID", IDValue=event.event_id)
             if event.agent_id:
@@ -108,8 +106,12 @@ def build_lead(customer: LeadCustomer, events: Sequence[LeadEvent]) -> str:
 def _add_preferences(prospect: ET.Element, wishes: ResManPreferences) -> None:
     """`CustomerPreferences` with only the elements given: ResMan keeps the card's others."""
     node = ET.SubElement(prospect, "CustomerPreferences")
-    for tag, value in (("TargetMoveInDate", wishes.target_move_in_date), ("DesiredRent", wishes.desired_rent),
-                       ("DesiredNumBedrooms", wishes.desired_num_bedrooms), ("Comment", wishes.comment)):
+    for tag, value in (
+        ("TargetMoveInDate", wishes.target_move_in_date),
+        ("DesiredRent", wishes.desired_rent),
+        ("DesiredNumBedrooms", wishes.desired_num_bedrooms),
+        ("Comment", wishes.comment),
+    ):
         if value:
             ET.SubElement(node, tag).text = value
 

@@ -12,9 +12,9 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 
-from tour_booking.availability_cache_repository import slot_json
-from tour_booking.models.schedule import TourSchedule
-from tour_booking.slots import compute_slots, local_today
+from tour_booking.db.availability_cache_repository import slot_json
+from tour_booking.domain.schedule import TourSchedule
+from tour_booking.domain.slots import compute_slots, local_today
 
 # (schedule as JSON, date) -> [(UTC start, UTC end, JSON text of the slot up to its `remaining` value)]
 _layouts: dict[tuple[str, date], list[tuple[datetime, datetime, str]]] = {}

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from tour_booking.models.enums import TourType
-from tour_booking.models.xml_text import ResManText
+from tour_booking.domain.enums import TourType
+from tour_booking.domain.xml_text import ResManText
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -91,9 +91,7 @@ class TourSchedule(BaseModel):
 
     @field_validator("weekly_hours")
     @classmethod
-    def _windows_ordered(
-        cls, value: dict[Weekday, list[tuple[str, str]]]
-    ) -> dict[Weekday, list[tuple[str, str]]]:
+    def _windows_ordered(cls, value: dict[Weekday, list[tuple[str, str]]]) -> dict[Weekday, list[tuple[str, str]]]:
         for day, windows in value.items():
             ordered = sorted(windows)
             for opens, closes in ordered:

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from tour_booking.models.availability import Slot
-from tour_booking.models.schedule import WEEKDAYS, TourSchedule
+from tour_booking.domain.availability import Slot
+from tour_booking.domain.schedule import WEEKDAYS, TourSchedule
 
 
 def local_today(schedule: TourSchedule, now: datetime) -> date:

@@ -141,9 +141,7 @@ def list_tours(
         conditions.append(sql.SQL("(t.created_at, t.id) > (%(after_created)s, %(after_id)s)"))
         params["after_created"], params["after_id"] = after
     where = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("")
-    query = sql.SQL("{}{} ORDER BY t.created_at, t.id LIMIT %(limit)s").format(
-        sql.SQL(_TOUR_SELECT.decode()), where
-    )
+    query = sql.SQL("{}{} ORDER BY t.created_at, t.id LIMIT %(limit)s").format(sql.SQL(_TOUR_SELECT.decode()), where)
     return conn.execute(query, params).fetchall()
 
 

@@ -12,8 +12,8 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
-from tour_booking.errors import PropertyNotFoundError
-from tour_booking.models.schedule import TourSchedule
+from tour_booking.domain.errors import PropertyNotFoundError
+from tour_booking.domain.schedule import TourSchedule
 
 Connection = psycopg.Connection[dict[str, Any]]
 

@@ -14,8 +14,8 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from tour_booking.models.schedule import TourSchedule
-from tour_booking.slots import on_grid, within_hours
+from tour_booking.domain.schedule import TourSchedule
+from tour_booking.domain.slots import on_grid, within_hours
 
 
 class ConflictReason(StrEnum):

@@ -23,20 +23,15 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from tour_booking import (
-    availability_cache_repository,
-    db,
-    occupancy_repository,
-    schedules_repository,
-    tours_repository,
-)
-from tour_booking.errors import PropertyNotFoundError, UnknownTimeZoneError
-from tour_booking.models.availability import Slot
-from tour_booking.models.enums import TourType
-from tour_booking.models.schedule import TourSchedule
-from tour_booking.schedule_conflicts import BookedTour, Conflict, find_conflicts
+from tour_booking import db
+from tour_booking.db import availability_cache_repository, occupancy_repository, schedules_repository, tours_repository
+from tour_booking.domain.availability import Slot
+from tour_booking.domain.enums import TourType
+from tour_booking.domain.errors import PropertyNotFoundError, UnknownTimeZoneError
+from tour_booking.domain.schedule import TourSchedule
+from tour_booking.domain.schedule_conflicts import BookedTour, Conflict, find_conflicts
+from tour_booking.domain.slots import compute_slots, local_today
 from tour_booking.settings import get_settings
-from tour_booking.slots import compute_slots, local_today
 
 
 def get_availability(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tour_booking.errors import DomainError
+from tour_booking.domain.errors import DomainError
 
 
 class BookingValidationError(DomainError):

@@ -46,9 +46,11 @@ from uuid import UUID, uuid4
 
 from aws_lambda_powertools import Logger
 
-from tour_booking import db, guest_cards, tombstones_repository, tour_sync_repository
-from tour_booking.errors import DatabaseUnavailableError
-from tour_booking.models.enums import TourStatus
+from tour_booking import db
+from tour_booking.db import tombstones_repository, tour_sync_repository
+from tour_booking.domain import guest_cards
+from tour_booking.domain.enums import TourStatus
+from tour_booking.domain.errors import DatabaseUnavailableError
 from tour_booking.resman.errors import ResManError, ResManPermanentError, ResManTransientError
 from tour_booking.resman.mits import LeadCustomer, LeadEvent
 from tour_booking.resman.models import (
@@ -60,7 +62,7 @@ from tour_booking.resman.models import (
     ResManProspect,
 )
 from tour_booking.settings import get_settings
-from tour_booking.sync_queue import SyncRequest, send_sync_requests
+from tour_booking.sync.sync_queue import SyncRequest, send_sync_requests
 
 logger = Logger(child=True)
 
@@ -218,13 +220,14 @@ class TourSync:
         marker tells whether it landed."""
         self.posts += 1
         wanted = events[-1].event_type
-        customer = self.customer(prospect, reactivate=reactivate,
-                                 with_preferences=wanted == self.appointment_type)
+        customer = self.customer(prospect, reactivate=reactivate, with_preferences=wanted == self.appointment_type)
         try:
             return self.client.post_lead(self.account, self.property, customer, events)
         except ResManTransientError:
-            again = self.locate() if prospect is None else self.client.get_prospect(
-                self.account, self.property, prospect.prospect_id
+            again = (
+                self.locate()
+                if prospect is None
+                else self.client.get_prospect(self.account, self.property, prospect.prospect_id)
             )
             if again is not None and self.ours(again, wanted) is not None:
                 logger.info("ResMan had taken the post before failing", extra={"tour_id": str(self.row["id"])})
@@ -246,11 +249,23 @@ class TourSync:
             # ReActivate logged before the appointment (so the old lost mark never cancels this tour).
             reactivate = prospect is not None and guest_cards.is_lost(prospect)
             if reactivate:
-                events.append(LeadEvent(self.reactivate_type, datetime.now(UTC),
-                                        comments=f"{self.tag}; returning prospect booked a tour",
-                                        transaction_source=self.source_id))
-            events.append(LeadEvent(self.appointment_type, when, comments=comments,
-                                    transaction_source=self.source_id, first_contact=prospect is None))
+                events.append(
+                    LeadEvent(
+                        self.reactivate_type,
+                        datetime.now(UTC),
+                        comments=f"{self.tag}; returning prospect booked a tour",
+                        transaction_source=self.source_id,
+                    )
+                )
+            events.append(
+                LeadEvent(
+                    self.appointment_type,
+                    when,
+                    comments=comments,
+                    transaction_source=self.source_id,
+                    first_contact=prospect is None,
+                )
+            )
             prospect = self.post_new(prospect, events, reactivate=reactivate)
             existing = self.ours(prospect, self.appointment_type)
             if existing is None:
@@ -267,8 +282,19 @@ class TourSync:
         moved = existing.event_date != when or (existing.comments or "") != comments
         if moved or self.preferences_stale(prospect):
             self.posts += 1
-            events = [LeadEvent(self.appointment_type, when, event_id=existing.event_id, comments=comments,
-                                transaction_source=self.source_id)] if moved else []
+            events = (
+                [
+                    LeadEvent(
+                        self.appointment_type,
+                        when,
+                        event_id=existing.event_id,
+                        comments=comments,
+                        transaction_source=self.source_id,
+                    )
+                ]
+                if moved
+                else []
+            )
             prospect = self.client.post_lead(
                 self.account, self.property, self.customer(prospect, with_preferences=True), events
             )
@@ -338,7 +364,10 @@ def _same_number(held: str | None, wanted: str) -> bool:
 def preferences_held(card: ResManPreferences, wanted: ResManPreferences) -> bool:
     """Whether the card already holds every preference `wanted` gives (numbers compared as numbers)."""
     move_in, bedrooms, rent, comment = (
-        wanted.target_move_in_date, wanted.desired_num_bedrooms, wanted.desired_rent, wanted.comment
+        wanted.target_move_in_date,
+        wanted.desired_num_bedrooms,
+        wanted.desired_rent,
+        wanted.comment,
     )
     return (
         (move_in is None or (card.target_move_in_date or "")[:10] == move_in)
@@ -411,8 +440,13 @@ def sync_tour(tour_id: UUID, message_version: int, client: ResManPort) -> SyncOu
                 with db.transaction() as conn:
                     tour_sync_repository.mark_failed(conn, tour_id, version, reason)
                 return SyncOutcome(tour_id, "failed", reason=reason)
-            sync = TourSync(client, row, settings.resman_appointment_event_type, settings.resman_prospect_source_id,
-                            settings.resman_reactivate_event_type)
+            sync = TourSync(
+                client,
+                row,
+                settings.resman_appointment_event_type,
+                settings.resman_prospect_source_id,
+                settings.resman_reactivate_event_type,
+            )
             try:
                 with _claimed(sync.identity_keys(), holder):
                     prospect_id, appointment_id = sync.run()
@@ -446,8 +480,13 @@ def _sync_tombstone(tour_id: UUID, client: ResManPort) -> SyncOutcome:
             tombstones_repository.close(conn, tour_id, reason)
         return SyncOutcome(tour_id, "failed", reason=reason)
     settings = get_settings()
-    sync = TourSync(client, stone, settings.resman_appointment_event_type, settings.resman_prospect_source_id,
-                    settings.resman_reactivate_event_type)
+    sync = TourSync(
+        client,
+        stone,
+        settings.resman_appointment_event_type,
+        settings.resman_prospect_source_id,
+        settings.resman_reactivate_event_type,
+    )
     try:
         sync.run()  # status `cancelled`: posts the Cancel when ResMan holds the appointment, never creates a card
     except ResManPermanentError as error:

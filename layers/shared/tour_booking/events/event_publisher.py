@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools import Logger
 
-from tour_booking import db, outbox_repository, tour_events
+from tour_booking import db
+from tour_booking.db import outbox_repository
+from tour_booking.domain import tour_events
 from tour_booking.settings import get_settings
 
 if TYPE_CHECKING:
@@ -106,8 +108,12 @@ def publish_pending(bus: EventBus, *, now: datetime | None = None, deadline: flo
                 if row["seq"] in accepted:
                     logger.info(
                         "tour event published",
-                        extra={"event_id": str(row["event_id"]), "detail_type": row["detail_type"],
-                               "tour_id": str(row["tour_id"]), "version": row["tour_version"]},
+                        extra={
+                            "event_id": str(row["event_id"]),
+                            "detail_type": row["detail_type"],
+                            "tour_id": str(row["tour_id"]),
+                            "version": row["tour_version"],
+                        },
                     )
     with db.transaction() as conn:
         report.pruned = outbox_repository.prune(

@@ -27,17 +27,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
-from tour_booking import (
-    db,
-    holds_repository,
-    idempotency_repository,
-    occupancy_repository,
-    outbox_repository,
-    schedules_repository,
-    tours_repository,
-)
+from tour_booking import db
 from tour_booking.api.models import CreateTourRequest, UpdateTourRequest
-from tour_booking.booking_errors import (
+from tour_booking.booking.booking_errors import (
     BookingValidationError,
     ConversationNotFoundError,
     HoldMismatchError,
@@ -46,10 +38,17 @@ from tour_booking.booking_errors import (
     SlotUnavailableError,
     TourNotFoundError,
 )
-from tour_booking.errors import PropertyNotFoundError
-from tour_booking.holds_repository import Hold
-from tour_booking.models.availability import Slot
-from tour_booking.models.enums import (
+from tour_booking.db import (
+    holds_repository,
+    idempotency_repository,
+    occupancy_repository,
+    outbox_repository,
+    schedules_repository,
+    tours_repository,
+)
+from tour_booking.db.holds_repository import Hold
+from tour_booking.domain.availability import Slot
+from tour_booking.domain.enums import (
     ACTIVE_STATUSES,
     ALLOWED_TRANSITIONS,
     OUTCOME_STATUSES,
@@ -57,12 +56,13 @@ from tour_booking.models.enums import (
     TourType,
     has_started,
 )
-from tour_booking.models.schedule import TourSchedule
-from tour_booking.models.time_bounds import Instant
-from tour_booking.models.tour import Preferences
+from tour_booking.domain.errors import PropertyNotFoundError
+from tour_booking.domain.schedule import TourSchedule
+from tour_booking.domain.slots import find_slot, on_grid
+from tour_booking.domain.time_bounds import Instant
+from tour_booking.domain.tour import Preferences
 from tour_booking.settings import get_settings
-from tour_booking.slots import find_slot, on_grid
-from tour_booking.sync_queue import SyncRequest, send_sync_requests
+from tour_booking.sync.sync_queue import SyncRequest, send_sync_requests
 
 Connection = db.Connection
 
@@ -281,8 +281,8 @@ def get_tour(tour_id: UUID) -> dict[str, Any]:
 
 
 def tour_calendar(tour_id: UUID) -> str:
-    """The tour as an iCalendar event (tour_booking.tour_calendar)."""
-    from tour_booking.tour_calendar import tour_ics  # noqa: PLC0415 - only this route pays for icalendar
+    """The tour as an iCalendar event (tour_booking.api.tour_calendar)."""
+    from tour_booking.api.tour_calendar import tour_ics  # noqa: PLC0415 - only this route pays for icalendar
 
     with db.transaction() as conn:
         row = tours_repository.get_tour(conn, tour_id)

@@ -54,5 +54,6 @@ def find_stale_open(conn: Connection, older_than: datetime, limit: int) -> list[
 
 def touch_swept(conn: Connection, tour_ids: list[UUID]) -> None:
     if tour_ids:
-        conn.execute(b"UPDATE resman_tour_tombstone SET sync_attempts = sync_attempts WHERE tour_id = ANY(%s)",
-                     (tour_ids,))
+        conn.execute(
+            b"UPDATE resman_tour_tombstone SET sync_attempts = sync_attempts WHERE tour_id = ANY(%s)", (tour_ids,)
+        )

@@ -17,7 +17,7 @@ from uuid import UUID
 import psycopg
 
 from tour_booking import db
-from tour_booking.models.availability import Slot
+from tour_booking.domain.availability import Slot
 
 Connection = psycopg.Connection[dict[str, Any]]
 

@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 from uuid import UUID
 
-from tour_booking.models.enums import TourStatus
+from tour_booking.domain.enums import TourStatus
 from tour_booking.resman.models import CANCEL_EVENT, SHOW_EVENT, marked_tour_id
 
 LOST_CUSTOMER_TYPE = "lost"
@@ -103,7 +103,10 @@ def appointment_index(tour: TourState, prospect: ResManProspectLike, appointment
 
 
 def resman_outcome(
-    tour: TourState, prospect: ResManProspectLike, appointment_type: str, now: datetime,
+    tour: TourState,
+    prospect: ResManProspectLike,
+    appointment_type: str,
+    now: datetime,
     reactivate_type: str = "ReActivate",
 ) -> TourStatus | None:
     """The status ResMan gives the tour at `now`, or None when ResMan says nothing new about it."""
@@ -114,9 +117,13 @@ def resman_outcome(
         return None
     events = prospect.events
     start = tour.scheduled_datetime
-    shown = any(
-        _is(e, SHOW_EVENT) and e.event_date is not None and e.event_date >= start - SHOW_EARLY_TOLERANCE for e in events
-    ) and now >= start - SHOW_EARLY_TOLERANCE
+    shown = (
+        any(
+            _is(e, SHOW_EVENT) and e.event_date is not None and e.event_date >= start - SHOW_EARLY_TOLERANCE
+            for e in events
+        )
+        and now >= start - SHOW_EARLY_TOLERANCE
+    )
     later = events[index + 1 :]
     lost_after = _is_lost(prospect) or any(_is(e, reactivate_type) for e in later)
     cancelled = lost_after or any(_cancels(e, tour.id) for e in later)
@@ -156,9 +163,7 @@ def decide_outcomes(
     changes: dict[UUID, TourStatus] = {}
     for tour in tours:
         prospect = by_prospect.get(tour.resman_prospect_id) if tour.resman_prospect_id else None
-        outcome = (
-            None if prospect is None else resman_outcome(tour, prospect, appointment_type, now, reactivate_type)
-        )
+        outcome = None if prospect is None else resman_outcome(tour, prospect, appointment_type, now, reactivate_type)
         if outcome is None and no_shows and is_no_show(tour, now, grace):
             outcome = TourStatus.NO_SHOW
         if outcome is not None:

@@ -2,7 +2,7 @@
 
 The refresh queue is FIFO and a batch's message group is its ResMan account: SQS hands Lambda at most one
 batch of a group at a time, so the properties of one account are refreshed by one worker at a time, with at
-most RESMAN_MAX_CONCURRENCY_PER_ACCOUNT of them at once (tour_booking.cache_refresh.refresh_batches), whatever
+most RESMAN_MAX_CONCURRENCY_PER_ACCOUNT of them at once (tour_booking.refresh.resman_refresh.refresh_batches), whatever
 the number of workers. Accounts run in parallel, up to the worker mapping's MaximumConcurrency. Properties
 without ResMan ids need only their slots recomputed: their batches get groups of their own.
 

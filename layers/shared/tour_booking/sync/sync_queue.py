@@ -62,9 +62,7 @@ def send_sync_requests(requests: Sequence[SyncRequest]) -> list[SyncRequest]:
             {
                 "Id": str(index),
                 "MessageBody": request.body(),
-                "MessageAttributes": {
-                    "correlation_id": {"DataType": "String", "StringValue": request.correlation_id}
-                }
+                "MessageAttributes": {"correlation_id": {"DataType": "String", "StringValue": request.correlation_id}}
                 if request.correlation_id
                 else {},
             }

@@ -8,8 +8,8 @@ from uuid import UUID
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from tour_booking.models.enums import SyncStatus, TourStatus, TourType
-from tour_booking.models.xml_text import ResManText, xml_text
+from tour_booking.domain.enums import SyncStatus, TourStatus, TourType
+from tour_booking.domain.xml_text import ResManText, xml_text
 
 # Names, email and phone travel to ResMan's guest card: text XML 1.0 can carry (models.xml_text).
 Name = Annotated[ResManText, Field(min_length=1, max_length=100)]

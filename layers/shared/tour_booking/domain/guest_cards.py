@@ -70,7 +70,8 @@ def with_email(cards: Iterable[ResManProspect], booking: Booking) -> list[ResMan
 def with_phone_and_last_name(cards: Iterable[ResManProspect], booking: Booking) -> list[ResManProspect]:
     phone, last = phone_key(booking.phone), name_key(booking.last_name)
     return [
-        c for c in cards
+        c
+        for c in cards
         if phone and phone_key(c.phone) == phone and last and name_key(c.last_name) == last and not email_key(c.email)
     ]
 

@@ -22,7 +22,7 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from psycopg.rows import dict_row
 
-from tour_booking.errors import DatabaseUnavailableError
+from tour_booking.domain.errors import DatabaseUnavailableError
 from tour_booking.settings import Settings, get_settings
 
 Connection = psycopg.Connection[dict[str, Any]]

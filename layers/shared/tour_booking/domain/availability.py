@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from tour_booking.models.enums import TourType
+from tour_booking.domain.enums import TourType
 
 
 class Slot(BaseModel):

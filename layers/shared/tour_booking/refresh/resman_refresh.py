@@ -3,7 +3,7 @@ record tour outcomes and staff-booked appointments, and recompute the cached slo
 
 Two ways to run it:
 - spread over the refresh queue (REFRESH_QUEUE_URL set, as template.yaml deploys it): the schedule only
-  queues batches of properties, one ResMan account per batch (`enqueue_all`, tour_booking.refresh_queue), and
+  queues batches of properties, one ResMan account per batch (`enqueue_all`, tour_booking.refresh.refresh_queue), and
   the refresh worker refreshes each batch it receives (`refresh_batches`), at most
   RESMAN_MAX_CONCURRENCY_PER_ACCOUNT properties of one account at once;
 - in one invocation (`refresh_all`, no queue: `sam local invoke`, the tests): every active property,
@@ -42,24 +42,24 @@ from uuid import UUID
 
 from aws_lambda_powertools import Logger
 
-from tour_booking import (
+from tour_booking import db
+from tour_booking.db import (
     availability_cache_repository,
-    db,
     holds_repository,
     idempotency_repository,
     occupancy_repository,
     outbox_repository,
     schedules_repository,
-    slot_layouts,
     staff_appointments_repository,
     tours_repository,
     watermarks_repository,
 )
-from tour_booking.models.enums import TourStatus
-from tour_booking.models.schedule import TourSchedule
+from tour_booking.domain import slot_layouts
+from tour_booking.domain.enums import TourStatus
+from tour_booking.domain.schedule import TourSchedule
+from tour_booking.domain.slots import local_today
+from tour_booking.domain.tour_outcomes import ResManProspectLike, TourState, decide_outcomes, staff_appointments
 from tour_booking.settings import Settings, get_settings
-from tour_booking.slots import local_today
-from tour_booking.tour_outcomes import ResManProspectLike, TourState, decide_outcomes, staff_appointments
 
 logger = Logger(child=True)
 
@@ -199,7 +199,7 @@ class EnqueueReport:
 def enqueue_all(queue_url: str, now: datetime | None = None) -> EnqueueReport:
     """The schedule's part: every active property queued in batches of REFRESH_BATCH_PROPERTIES, one ResMan
     account per batch. A batch that could not be sent is reported; the next run covers its properties."""
-    from tour_booking import refresh_queue  # noqa: PLC0415 - the inline refresh needs no queue
+    from tour_booking.refresh import refresh_queue  # noqa: PLC0415 - the inline refresh needs no queue
 
     settings = get_settings()
     started = time.perf_counter()
@@ -419,8 +419,15 @@ def _apply(conn: db.Connection, run: _PropertyRun, prospects: Sequence[ResManPro
         )
         for row in rows
     ]
-    decided = decide_outcomes(tours, prospects, appointment_type, run.now, run.grace, no_shows=no_shows,
-                              reactivate_type=run.settings.resman_reactivate_event_type)
+    decided = decide_outcomes(
+        tours,
+        prospects,
+        appointment_type,
+        run.now,
+        run.grace,
+        no_shows=no_shows,
+        reactivate_type=run.settings.resman_reactivate_event_type,
+    )
     changed = tours_repository.record_outcomes(conn, {k: str(v) for k, v in decided.items()})
     for tour_id in changed:
         status = decided[tour_id]

@@ -12,12 +12,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from tour_booking import db, holds_repository, schedules_repository
+from tour_booking import db
 from tour_booking.api.models import CreateHoldRequest
-from tour_booking.booking_errors import HoldNotFoundError, SlotUnavailableError, TooManyHoldsError
-from tour_booking.booking_service import open_slot
-from tour_booking.errors import PropertyNotFoundError
-from tour_booking.holds_repository import Hold
+from tour_booking.booking.booking_errors import HoldNotFoundError, SlotUnavailableError, TooManyHoldsError
+from tour_booking.booking.booking_service import open_slot
+from tour_booking.db import holds_repository, schedules_repository
+from tour_booking.db.holds_repository import Hold
+from tour_booking.domain.errors import PropertyNotFoundError
 from tour_booking.settings import get_settings
 
 

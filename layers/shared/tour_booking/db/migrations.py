@@ -75,9 +75,7 @@ def apply_migrations(conninfo: str, directory: Path) -> list[str]:
 def _refuse_changed(migrations: list[Migration], applied: dict[str, str]) -> None:
     changed = [m.version for m in migrations if m.version in applied and applied[m.version] != m.checksum]
     if changed:
-        raise MigrationError(
-            f"applied migrations changed since they ran: {', '.join(changed)}; add a new file instead"
-        )
+        raise MigrationError(f"applied migrations changed since they ran: {', '.join(changed)}; add a new file instead")
 
 
 def _refuse_out_of_order(pending: list[Migration], applied: dict[str, str]) -> None:

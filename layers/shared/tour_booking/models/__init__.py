@@ -1,1 +1,0 @@
-"""Pydantic models of the domain: the tour, the tour schedule, availability."""
