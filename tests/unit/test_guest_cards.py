@@ -1,8 +1,9 @@
-"""The guest-card rules (tour_booking.domain.guest_cards): which card is a tour's, and what a post to it says."""
+"""The guest-card rules (tour_booking.domain.guest_card_rules): which card is a tour's, and what a post to it says."""
 
 from __future__ import annotations
 
-from tour_booking.domain.guest_cards import (
+from tour_booking.domain.guest_card import CardEvent, GuestCard
+from tour_booking.domain.guest_card_rules import (
     Booking,
     card_details,
     choose,
@@ -10,14 +11,13 @@ from tour_booking.domain.guest_cards import (
     with_email,
     with_phone_and_last_name,
 )
-from tour_booking.resman.models import ResManEvent, ResManProspect
 
 MARKER = "DomIQ tour 3f0c9a8e-0000-4000-8000-000000000001"
 KIM = Booking("Kim", "Nguyen", "kim@example.com", "+1 (312) 555-0177")
 
 
-def card(pid: str, **fields: object) -> ResManProspect:
-    return ResManProspect(prospect_id=pid, **fields)  # type: ignore[arg-type]
+def card(pid: str, **fields: object) -> GuestCard:
+    return GuestCard(prospect_id=pid, **fields)  # type: ignore[arg-type]
 
 
 def test_email_matches_ignore_case_and_nothing_else() -> None:
@@ -40,7 +40,7 @@ def test_of_several_cards_ours_wins_then_an_active_one_then_the_oldest() -> None
     lost_old, active_new, active_newer = card("5", customer_type="lost"), card("10"), card("9")
     assert choose([lost_old, active_new, active_newer], MARKER) is active_newer
     assert choose([lost_old, card("7", customer_type="lost")], MARKER) is lost_old
-    ours = card("12", events=(ResManEvent("E1", "Appointment", None, f"{MARKER}; type: in_person"),))
+    ours = card("12", events=(CardEvent("E1", "Appointment", None, f"{MARKER}; type: in_person"),))
     assert choose([lost_old, active_newer, ours], MARKER) is ours
     assert choose([], MARKER) is None
 

@@ -33,6 +33,7 @@ from urllib.parse import urlencode, urlsplit
 
 from aws_lambda_powertools import Logger
 
+from tour_booking.domain.guest_card import CardPost, EventPost, GuestCard
 from tour_booking.resman import mits
 from tour_booking.resman.errors import (
     ResManAuthError,
@@ -42,7 +43,6 @@ from tour_booking.resman.errors import (
     ResManTransientError,
     ResManWindowTooWideError,
 )
-from tour_booking.resman.models import ResManNamedItem, ResManProperty, ResManProspect
 from tour_booking.settings import Settings, get_settings
 
 logger = Logger(child=True)
@@ -268,7 +268,7 @@ class ResManClient:
             raise ResManTransientError(f"{method}: unexpected Status {status[:40]!r}", method=method)
 
     # ---- methods ----------------------------------------------------------------------------------------------
-    def _prospects(self, answer: Answer, method: str) -> list[ResManProspect]:
+    def _prospects(self, answer: Answer, method: str) -> list[GuestCard]:
         if answer.xml is None:
             raise ResManTransientError(f"{method}: expected XML", method=method)
         try:
@@ -276,14 +276,14 @@ class ResManClient:
         except mits.MitsParseError as error:
             raise ResManTransientError(f"{method}: {error}", method=method) from error
 
-    def search_prospects(self, account_id: str, property_id: str, **criteria: str) -> list[ResManProspect]:
+    def search_prospects(self, account_id: str, property_id: str, **criteria: str) -> list[GuestCard]:
         """`MITS/SearchProspects` by Email, Phone, ProspectID, FirstName+LastName (ResMan's field names)."""
         answer = self.call("MITS/SearchProspects", account_id, property_id, criteria, xml=True)
         return self._prospects(answer, "MITS/SearchProspects")
 
     def search_prospects_modified(
         self, account_id: str, property_id: str, start: datetime, end: datetime
-    ) -> list[ResManProspect]:
+    ) -> list[GuestCard]:
         """Prospects modified in the window; ResManWindowTooWideError when ResMan finds it too wide."""
         return self.search_prospects(
             account_id,
@@ -292,7 +292,7 @@ class ResManClient:
             ModifiedEndDateTime=mits.utc_text(end),
         )
 
-    def get_prospect(self, account_id: str, property_id: str, prospect_id: str) -> ResManProspect | None:
+    def get_prospect(self, account_id: str, property_id: str, prospect_id: str) -> GuestCard | None:
         found = self.search_prospects(account_id, property_id, ProspectID=prospect_id)
         return next((p for p in found if p.prospect_id == prospect_id), None)
 
@@ -300,9 +300,9 @@ class ResManClient:
         self,
         account_id: str,
         property_id: str,
-        customer: mits.LeadCustomer,
-        events: Sequence[mits.LeadEvent] = (),
-    ) -> ResManProspect:
+        customer: CardPost,
+        events: Sequence[EventPost] = (),
+    ) -> GuestCard:
         """`MITS/PostLeadManagement4_0`: creates a guest card (no ids) or updates one and appends or updates
         events. Not retried after an ambiguous failure when it creates something (see the module doc)."""
         creates = customer.prospect_id is None or any(e.event_id is None for e in events)
@@ -318,29 +318,6 @@ class ResManClient:
         if not prospects:
             raise ResManTransientError("MITS/PostLeadManagement4_0: no prospect in the answer")
         return prospects[0]
-
-    def get_properties(self, account_id: str) -> list[ResManProperty]:
-        data = self.call("Account/GetProperties", account_id, None).json or {}
-        return [
-            ResManProperty(str(p.get("PropertyID")), p.get("Name"), p.get("Phone"), p.get("Email"))
-            for p in data.get("Properties") or []
-        ]
-
-    def _named(self, method: str, key: str, account_id: str, property_id: str) -> list[ResManNamedItem]:
-        data = self.call(method, account_id, property_id).json or {}
-        return [
-            ResManNamedItem(str(i.get("ID")), str(i.get("Name") or ""), i.get("Email"), i.get("SecurityGroup"))
-            for i in data.get(key) or []
-        ]
-
-    def get_employees(self, account_id: str, property_id: str) -> list[ResManNamedItem]:
-        return self._named("Leasing/GetEmployees", "Employees", account_id, property_id)
-
-    def get_prospect_sources(self, account_id: str, property_id: str) -> list[ResManNamedItem]:
-        return self._named("Leasing/GetProspectSources", "ProspectSources", account_id, property_id)
-
-    def get_lost_prospect_reasons(self, account_id: str, property_id: str) -> list[ResManNamedItem]:
-        return self._named("Leasing/GetLostProspectReasons", "LostProspectReasons", account_id, property_id)
 
 
 def _seconds(header: str | None) -> float | None:

@@ -1,4 +1,5 @@
-"""Which ResMan guest card a tour belongs to, and what a post to an existing card says: pure rules, no I/O.
+"""Which guest card (domain.guest_card) a tour belongs to, and what a post to an existing card says: pure rules,
+no I/O.
 
 The leasing team owns the cards (SPEC.md, "Guest cards"). A tour's card is, in order:
 
@@ -26,10 +27,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from tour_booking.resman.models import ResManProspect
+from tour_booking.domain.guest_card import GuestCard, is_lost
 
 MatchRule = Literal["stored_id", "email", "phone_last_name", "new"]
-LOST = "lost"
 
 
 @dataclass(frozen=True)
@@ -58,16 +58,12 @@ def email_key(email: str | None) -> str:
     return (email or "").strip().casefold()
 
 
-def is_lost(card: ResManProspect) -> bool:
-    return (card.customer_type or "").strip().lower() == LOST
-
-
-def with_email(cards: Iterable[ResManProspect], booking: Booking) -> list[ResManProspect]:
+def with_email(cards: Iterable[GuestCard], booking: Booking) -> list[GuestCard]:
     wanted = email_key(booking.email)
     return [c for c in cards if wanted and email_key(c.email) == wanted]
 
 
-def with_phone_and_last_name(cards: Iterable[ResManProspect], booking: Booking) -> list[ResManProspect]:
+def with_phone_and_last_name(cards: Iterable[GuestCard], booking: Booking) -> list[GuestCard]:
     phone, last = phone_key(booking.phone), name_key(booking.last_name)
     return [
         c
@@ -76,12 +72,12 @@ def with_phone_and_last_name(cards: Iterable[ResManProspect], booking: Booking) 
     ]
 
 
-def _oldest_first(card: ResManProspect) -> tuple[int, int, str]:
+def _oldest_first(card: GuestCard) -> tuple[int, int, str]:
     pid = card.prospect_id
     return (0, int(pid), "") if pid.isdigit() else (1, 0, pid)
 
 
-def choose(cards: Sequence[ResManProspect], marker: str) -> ResManProspect | None:
+def choose(cards: Sequence[GuestCard], marker: str) -> GuestCard | None:
     """The winner among cards matching one rule (see the module doc); None when there is none."""
     if not cards:
         return None
@@ -105,7 +101,7 @@ class CardDetails:
     phone: str | None
 
 
-def card_details(card: ResManProspect | None, booking: Booking) -> CardDetails:
+def card_details(card: GuestCard | None, booking: Booking) -> CardDetails:
     if card is None:
         return CardDetails(booking.first_name, booking.last_name, booking.email, booking.phone)
     return CardDetails(
@@ -116,7 +112,7 @@ def card_details(card: ResManProspect | None, booking: Booking) -> CardDetails:
     )
 
 
-def differences(card: ResManProspect | None, booking: Booking) -> list[str]:
+def differences(card: GuestCard | None, booking: Booking) -> list[str]:
     """The chat's details that differ from what the card holds (`last name: Smith`), for the appointment's
     Comments: staff decide. Empty on a new card, and for details that only differ in case, accents or spacing."""
     if card is None:
