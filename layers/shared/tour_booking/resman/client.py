@@ -69,7 +69,8 @@ class Credentials:
 
 @dataclass(frozen=True)
 class Answer:
-    """A successful answer: the parsed JSON envelope, or the XML root `<ResMan>`."""
+    """A successful answer: the XML root `<ResMan>` asked for, or the JSON envelope ResMan may answer instead
+    (its Status read the same way, so a failure in it is still typed)."""
 
     json: dict[str, Any] | None
     xml: Any | None
@@ -153,7 +154,6 @@ class ResManClient:
         property_id: str | None,
         fields: Mapping[str, str] | None = None,
         *,
-        xml: bool = False,
         idempotent: bool = True,
     ) -> Answer:
         """One ResMan method with retries on transient failures; raises a ResManError subclass otherwise."""
@@ -162,7 +162,7 @@ class ResManClient:
         for attempt in range(attempts):
             try:
                 with self._limit(account_id):
-                    return self._once(method, account_id, property_id, fields or {}, xml=xml)
+                    return self._once(method, account_id, property_id, fields or {})
             except ResManTransientError as error:
                 last = error
                 if not idempotent and not error.not_processed:
@@ -184,9 +184,7 @@ class ResManClient:
             raise ResManTransientError(f"{method}: no attempt made", method=method)
         raise last
 
-    def _once(
-        self, method: str, account_id: str, property_id: str | None, fields: Mapping[str, str], *, xml: bool
-    ) -> Answer:
+    def _once(self, method: str, account_id: str, property_id: str | None, fields: Mapping[str, str]) -> Answer:
         creds = self._creds()
         form = {"IntegrationPartnerID": creds.integration_partner_id, "ApiKey": creds.api_key, "AccountID": account_id}
         if property_id is not None:
@@ -195,7 +193,7 @@ class ResManClient:
         body = urlencode(form).encode()
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
-            "Accept": "application/xml" if xml else "application/json",
+            "Accept": "application/xml",
             "Connection": "keep-alive",
         }
         conn = self._connection()
@@ -231,9 +229,9 @@ class ResManClient:
             raise ResManAuthError(f"{method}: HTTP {status} (credentials refused)", method=method, http_status=status)
         if status >= 400:
             raise ResManPermanentError(f"{method}: HTTP {status}", method=method, http_status=status)
-        return self._envelope(method, text, xml=xml, http_status=status)
+        return self._envelope(method, text, http_status=status)
 
-    def _envelope(self, method: str, text: str, *, xml: bool, http_status: int) -> Answer:
+    def _envelope(self, method: str, text: str, *, http_status: int) -> Answer:
         stripped = text.lstrip()
         if stripped.startswith("<"):
             try:
@@ -278,7 +276,7 @@ class ResManClient:
 
     def search_prospects(self, account_id: str, property_id: str, **criteria: str) -> list[GuestCard]:
         """`MITS/SearchProspects` by Email, Phone, ProspectID, FirstName+LastName (ResMan's field names)."""
-        answer = self.call("MITS/SearchProspects", account_id, property_id, criteria, xml=True)
+        answer = self.call("MITS/SearchProspects", account_id, property_id, criteria)
         return self._prospects(answer, "MITS/SearchProspects")
 
     def search_prospects_modified(
@@ -311,7 +309,6 @@ class ResManClient:
             account_id,
             property_id,
             {"Xml": mits.build_lead(customer, events)},
-            xml=True,
             idempotent=not creates,
         )
         prospects = self._prospects(answer, "MITS/PostLeadManagement4_0")

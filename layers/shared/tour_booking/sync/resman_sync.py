@@ -24,7 +24,11 @@ tells whether the event is already there.
 Failures: transient (ResMan down, slow, 5xx, 429, an unparsable answer, the database, another sync of the same
 tour) fail the message, so SQS retries it and after maxReceiveCount dead-letters it (the sweeper re-sends the
 tour later). Permanent ones (ResMan's Failed/Error inside a 200, bad credentials, a property without ResMan
-ids) mark the tour `failed` with the reason (no personal data) and acknowledge the message.
+ids) mark the tour `failed` with the reason (no personal data) and acknowledge the message. A deleted tour's
+tombstone takes the same path, its verdict written to the tombstone instead.
+
+ResMan is reached through the port of sync.resman_port, in the domain's guest-card values: the sync never sees
+MITS XML or the client's error types.
 
 Inside a batch, tours sync concurrently (RESMAN_SYNC_WORKERS threads, each with its own connection) and a
 tour's several messages are served by one sync of its current state.
@@ -455,7 +459,8 @@ def _sync_recorded(
     tour_id: UUID, row: Mapping[str, Any], client: ResManPort, ledger: _Ledger, holder: UUID | None
 ) -> SyncOutcome:
     """Syncs a loaded row (a tour's, or a tombstone's) and writes the verdict to its ledger: the one failure
-    handling of both. With `holder`, under the claims of the prospect's identity."""
+    handling of both. A tour's sync holds the claims of its prospect's identity for `holder`; a tombstone's
+    (None) claims none, as a Cancel never creates a card."""
     if not row["resman_account_id"] or not row["resman_property_id"]:
         reason = "the property has no ResMan account or property id"
         with db.transaction() as conn:
