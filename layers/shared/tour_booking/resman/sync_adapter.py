@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from tour_booking.domain.guest_card import CardPost, EventPost, GuestCard
-from tour_booking.resman.client import ResManClient
 from tour_booking.resman.errors import ResManError, ResManPermanentError, ResManTransientError
 from tour_booking.sync.resman_port import ResManCallError, ResManRefusedError, ResManUnavailableError
+
+if TYPE_CHECKING:
+    from tour_booking.resman.client import ResManClient
 
 
 @contextmanager
