@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from tour_booking.domain.guest_card import CardEvent, GuestCard
+from tour_booking.domain.guest_card import CardEvent, CardPreferences, GuestCard
 from tour_booking.domain.guest_card_rules import (
     Booking,
     card_details,
+    card_preferences,
     choose,
     differences,
+    preferences_held,
     with_email,
     with_phone_and_last_name,
 )
@@ -56,3 +58,18 @@ def test_a_post_to_an_existing_card_keeps_its_values_and_reports_the_chats_diffe
     )
     assert differences(staff, KIM) == ["last name: Nguyen"]
     assert differences(None, KIM) == []
+
+
+def test_a_tours_preferences_become_card_text_and_none_when_empty() -> None:
+    wishes = card_preferences({"move_in_date": "2027-02-01", "bedrooms": 2, "max_rent": 1850, "comment": "a view"})
+    assert wishes == CardPreferences("2027-02-01", "2", "1850", "a view")
+    assert card_preferences({"max_rent": 1850.5}) == CardPreferences(desired_rent="1850.50")
+    assert card_preferences({}) is None
+    assert card_preferences({"comment": ""}) is None
+
+
+def test_a_card_holds_the_preferences_when_its_numbers_and_dates_mean_the_same() -> None:
+    wanted = CardPreferences("2027-02-01", "2", "1850", None)
+    assert preferences_held(CardPreferences("2027-02-01T00:00:00", "2.0", "1850.00", "staff's note"), wanted)
+    assert not preferences_held(CardPreferences("2027-02-01", "3", "1850"), wanted)
+    assert not preferences_held(CardPreferences(), wanted)

@@ -16,18 +16,20 @@ carries this tour's marker (our earlier post landed there); else a card that is 
 now) over a lost one; else the oldest card (lowest ProspectID).
 
 A post to an existing card carries the card's own names, email and phone as ResMan holds them, filling only the
-empty ones; the chat's details that differ are written into the appointment's Comments for staff to see.
+empty ones; the chat's details that differ are written into the appointment's Comments for staff to see. The
+tour's preferences go to the card's CustomerPreferences, posted again only while the card lacks one of them.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from decimal import Decimal
+from typing import Any, Literal
 
-from tour_booking.domain.guest_card import GuestCard, is_lost
+from tour_booking.domain.guest_card import CardPreferences, GuestCard, is_lost
 
 MatchRule = Literal["stored_id", "email", "phone_last_name", "new"]
 
@@ -127,3 +129,46 @@ def differences(card: GuestCard | None, booking: Booking) -> list[str]:
         if held and given and key(held) != key(given):
             found.append(f"{label}: {given}")
     return found
+
+
+def card_preferences(stored: Mapping[str, Any] | None) -> CardPreferences | None:
+    """The tour's preferences (its `preferences` JSON) as text, the way a card holds them; None when it has none."""
+    if not stored:
+        return None
+    rent = stored.get("max_rent")
+    bedrooms = stored.get("bedrooms")
+    wishes = CardPreferences(
+        target_move_in_date=stored.get("move_in_date") or None,
+        desired_num_bedrooms=None if bedrooms is None else str(int(bedrooms)),
+        desired_rent=None if rent is None else _money(rent),
+        comment=stored.get("comment") or None,
+    )
+    return None if wishes.is_empty() else wishes
+
+
+def _money(value: Any) -> str:
+    amount = Decimal(str(value))
+    return str(amount.quantize(Decimal(1))) if amount == amount.to_integral_value() else f"{amount:.2f}"
+
+
+def _same_number(held: str | None, wanted: str) -> bool:
+    try:
+        return held is not None and Decimal(held) == Decimal(wanted)
+    except ArithmeticError:
+        return False
+
+
+def preferences_held(card: CardPreferences, wanted: CardPreferences) -> bool:
+    """Whether the card already holds every preference `wanted` gives (numbers compared as numbers)."""
+    move_in, bedrooms, rent, comment = (
+        wanted.target_move_in_date,
+        wanted.desired_num_bedrooms,
+        wanted.desired_rent,
+        wanted.comment,
+    )
+    return (
+        (move_in is None or (card.target_move_in_date or "")[:10] == move_in)
+        and (bedrooms is None or _same_number(card.desired_num_bedrooms, bedrooms))
+        and (rent is None or _same_number(card.desired_rent, rent))
+        and (comment is None or (card.comment or "") == comment.strip())
+    )

@@ -43,7 +43,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Protocol
 from uuid import UUID, uuid4
@@ -60,7 +59,6 @@ from tour_booking.domain.guest_card import (
     SHOW_EVENT,
     CardEvent,
     CardPost,
-    CardPreferences,
     EventPost,
     GuestCard,
     is_lost,
@@ -122,7 +120,7 @@ class TourSync:
         self.first_name = str(info.get("first_name") or "")
         self.last_name = str(info.get("last_name") or "")
         self.booking = guest_card_rules.Booking(self.first_name, self.last_name, self.email, self.phone)
-        self.preferences = card_preferences(row.get("preferences"))
+        self.preferences = guest_card_rules.card_preferences(row.get("preferences"))
 
     def identity_keys(self) -> list[str]:
         """Claim keys of the prospect's identity in this ResMan property: the email, and the phone with the last name
@@ -229,7 +227,9 @@ class TourSync:
 
     def preferences_stale(self, prospect: GuestCard) -> bool:
         """Whether the card lacks a preference the tour holds (or holds another value for it)."""
-        return self.preferences is not None and not preferences_held(prospect.preferences, self.preferences)
+        return self.preferences is not None and not guest_card_rules.preferences_held(
+            prospect.preferences, self.preferences
+        )
 
     def ensure_appointment(self) -> tuple[GuestCard, CardEvent]:
         when = self.row["scheduled_datetime"].astimezone(UTC)
@@ -324,49 +324,6 @@ class TourSync:
         if status is TourStatus.COMPLETED:
             self.ensure_event(prospect, SHOW_EVENT, "tour completed", after=appointment.event_date)
         return prospect.prospect_id, appointment.event_id
-
-
-def card_preferences(stored: Mapping[str, Any] | None) -> CardPreferences | None:
-    """The tour's preferences (its `preferences` JSON) as MITS CustomerPreferences text; None when it has none."""
-    if not stored:
-        return None
-    rent = stored.get("max_rent")
-    bedrooms = stored.get("bedrooms")
-    wishes = CardPreferences(
-        target_move_in_date=stored.get("move_in_date") or None,
-        desired_num_bedrooms=None if bedrooms is None else str(int(bedrooms)),
-        desired_rent=None if rent is None else _money(rent),
-        comment=stored.get("comment") or None,
-    )
-    return None if wishes.is_empty() else wishes
-
-
-def _money(value: Any) -> str:
-    amount = Decimal(str(value))
-    return str(amount.quantize(Decimal(1))) if amount == amount.to_integral_value() else f"{amount:.2f}"
-
-
-def _same_number(held: str | None, wanted: str) -> bool:
-    try:
-        return held is not None and Decimal(held) == Decimal(wanted)
-    except ArithmeticError:
-        return False
-
-
-def preferences_held(card: CardPreferences, wanted: CardPreferences) -> bool:
-    """Whether the card already holds every preference `wanted` gives (numbers compared as numbers)."""
-    move_in, bedrooms, rent, comment = (
-        wanted.target_move_in_date,
-        wanted.desired_num_bedrooms,
-        wanted.desired_rent,
-        wanted.comment,
-    )
-    return (
-        (move_in is None or (card.target_move_in_date or "")[:10] == move_in)
-        and (bedrooms is None or _same_number(card.desired_num_bedrooms, bedrooms))
-        and (rent is None or _same_number(card.desired_rent, rent))
-        and (comment is None or (card.comment or "") == comment.strip())
-    )
 
 
 class TourBusyError(Exception):
