@@ -143,8 +143,8 @@ def _resman_source(url: str, latency: float, stack: contextlib.ExitStack) -> tup
         return _LatencySource(latency), "in-process ResMan stand-in"
     import psycopg
 
-    from tour_booking.refresh.resman_refresh import ResManProspectSource
     from tour_booking.resman.client import get_resman_client
+    from tour_booking.resman.refresh_adapter import ResManProspectSource
     from tour_booking.settings import get_settings
 
     double = start_double(port=0)

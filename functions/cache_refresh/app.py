@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tour_booking.tracing import traced_handler
 
 if TYPE_CHECKING:
-    from tour_booking.refresh.resman_refresh import ProspectSource
+    from tour_booking.refresh.prospect_source import ProspectSource
 
 logger = Logger()
 # The namespace template.yaml's dashboard reads; fixed here so a missing POWERTOOLS_METRICS_NAMESPACE (sam local
@@ -37,7 +37,8 @@ def lambda_handler(
     event: dict[str, Any], context: LambdaContext, source: ProspectSource | None = None
 ) -> dict[str, Any]:
     # Cold start: the refresh (psycopg, the SQL modules) is imported by the first invocation.
-    from tour_booking.refresh.resman_refresh import ResManProspectSource, enqueue_all, refresh_all  # noqa: PLC0415
+    from tour_booking.refresh.resman_refresh import enqueue_all, refresh_all  # noqa: PLC0415
+    from tour_booking.resman.refresh_adapter import ResManProspectSource  # noqa: PLC0415
     from tour_booking.settings import get_settings  # noqa: PLC0415
 
     queue_url = get_settings().refresh_queue_url

@@ -24,7 +24,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tour_booking.tracing import traced_handler
 
 if TYPE_CHECKING:
-    from tour_booking.refresh.resman_refresh import PropertyResult, ProspectSource
+    from tour_booking.refresh.prospect_source import ProspectSource
+    from tour_booking.refresh.resman_refresh import PropertyResult
 
 logger = Logger()
 metrics = Metrics(namespace="TourBooking")
@@ -87,7 +88,7 @@ def lambda_handler(
     event: dict[str, Any], context: LambdaContext, source: ProspectSource | None = None
 ) -> dict[str, Any]:
     if source is None:
-        from tour_booking.refresh.resman_refresh import ResManProspectSource  # noqa: PLC0415
+        from tour_booking.resman.refresh_adapter import ResManProspectSource  # noqa: PLC0415
 
         source = ResManProspectSource()
     return handle_batch(event, context, source)

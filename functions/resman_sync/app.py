@@ -15,7 +15,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from tour_booking.tracing import traced_handler
 
 if TYPE_CHECKING:
-    from tour_booking.sync.resman_sync import ResManPort
+    from tour_booking.resman.client import ResManClient
+    from tour_booking.sync.resman_port import ResManPort
     from tour_booking.sync.sync_queue import SyncRequest
 
 logger = Logger()
@@ -82,15 +83,18 @@ def handle_batch(event: dict[str, Any], context: LambdaContext, client: ResManPo
 @logger.inject_lambda_context
 @traced_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext, client: ResManPort | None = None) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext, client: ResManClient | None = None) -> dict[str, Any]:
     if event.get("sweep"):
         from tour_booking.sync.resman_sync import sweep_pending  # noqa: PLC0415
 
         report = sweep_pending()
         metrics.add_metric(name="SweptTours", unit=MetricUnit.Count, value=report.sent)
-        return {"found": report.found, "sent": report.sent, "unsent": report.unsent}
+        return report.as_dict()
+    # The sweep needs no client: imported when a batch comes.
+    from tour_booking.resman.sync_adapter import ResManSyncAdapter  # noqa: PLC0415
+
     if client is None:
-        from tour_booking.resman.client import get_resman_client  # noqa: PLC0415 - the sweep needs no client
+        from tour_booking.resman.client import get_resman_client  # noqa: PLC0415
 
         client = get_resman_client()
-    return handle_batch(event, context, client)
+    return handle_batch(event, context, ResManSyncAdapter(client))

@@ -15,7 +15,7 @@ from psycopg.rows import dict_row
 from tour_booking import db
 from tour_booking.db.schedules_repository import put_schedule
 from tour_booking.domain.schedule import TourSchedule
-from tour_booking.refresh.resman_refresh import WindowTooWideError
+from tour_booking.refresh.prospect_source import WindowTooWideError
 
 ALL_DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 

@@ -28,8 +28,10 @@ from tests.integration.resman_fixtures import (
     tour_row,
 )
 from tools.resman_double import DoubleHandle
-from tour_booking.refresh.resman_refresh import ResManProspectSource, refresh_all
+from tour_booking.domain.guest_card import CardPost
+from tour_booking.refresh.resman_refresh import refresh_all
 from tour_booking.resman.client import ResManClient
+from tour_booking.resman.refresh_adapter import ResManProspectSource
 from tour_booking.settings import get_settings
 
 __all__ = ["client", "double", "resman_env", "sqs_queue"]
@@ -289,11 +291,10 @@ def test_of_several_cards_with_the_email_an_active_one_wins_then_the_oldest(
 def test_resman_refuses_a_post_holding_a_control_character_for_good(client: ResManClient) -> None:
     # given what the API now refuses (a vertical tab in a name): the double parses MITS XML as ResMan does
     from tour_booking.resman.errors import ResManPermanentError
-    from tour_booking.resman.mits import LeadCustomer
 
     # when it is posted anyway, then ResMan answers "Invalid Xml: not well-formed", a permanent failure
     with pytest.raises(ResManPermanentError, match="not well-formed"):
-        client.post_lead(ACCOUNT, RESMAN_PROPERTY, LeadCustomer("Ver\u000btab", "Lee", email="v@example.com"))
+        client.post_lead(ACCOUNT, RESMAN_PROPERTY, CardPost("Ver\u000btab", "Lee", email="v@example.com"))
 
 
 # ---- 5. preferences reach the card ----------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 
 from tests.integration.resman_fixtures import ACCOUNT, RESMAN_PROPERTY, SOURCE, client, double, resman_env
 from tools.resman_double import DoubleHandle, Fault
-from tour_booking.resman import mits
+from tour_booking.domain.guest_card import CardPost, EventPost
 from tour_booking.resman.client import ResManClient, load_credentials
 from tour_booking.resman.errors import (
     ResManAuthError,
@@ -36,8 +36,8 @@ def post(client: ResManClient, email: str = "ada@example.com") -> str:
     prospect = client.post_lead(
         ACCOUNT,
         RESMAN_PROPERTY,
-        mits.LeadCustomer("Ada", "Lovelace", email=email),
-        [mits.LeadEvent("Appointment", when, transaction_source=SOURCE)],
+        CardPost("Ada", "Lovelace", email=email),
+        [EventPost("Appointment", when, transaction_source=SOURCE)],
     )
     return prospect.prospect_id
 
@@ -106,9 +106,9 @@ def test_failures_inside_a_200_are_permanent_and_not_retried(
 def test_wrong_credentials_are_refused_as_auth_errors(double: DoubleHandle, resman_env: None) -> None:
     bad = ResManClient(get_settings().model_copy(update={"resman_api_key": "wrong"}))
     with pytest.raises(ResManAuthError):
-        bad.get_employees(ACCOUNT, RESMAN_PROPERTY)
+        bad.search_prospects(ACCOUNT, RESMAN_PROPERTY, Email="a@example.com")
     with pytest.raises(ResManAuthError):
-        ResManClient(get_settings()).get_employees(ACCOUNT, "another-property")
+        ResManClient(get_settings()).search_prospects(ACCOUNT, "another-property", Email="a@example.com")
     assert len(double.state.requests()) == 2
 
 
@@ -117,8 +117,8 @@ def test_an_unknown_prospect_source_is_a_permanent_failure(client: ResManClient,
         client.post_lead(
             ACCOUNT,
             RESMAN_PROPERTY,
-            mits.LeadCustomer("A", "B", email="a@example.com"),
-            [mits.LeadEvent("Appointment", datetime.now(UTC), transaction_source="999")],
+            CardPost("A", "B", email="a@example.com"),
+            [EventPost("Appointment", datetime.now(UTC), transaction_source="999")],
         )
     assert double.state.all_prospects() == []
 
@@ -157,20 +157,11 @@ def test_search_reads_outcomes_set_by_staff(client: ResManClient, double: Double
     assert [e.event_type for e in prospect.events] == ["Appointment", "Show"]
     assert prospect.events[0].event_date == datetime(2027, 1, 5, 14, 0, tzinfo=UTC)
     assert all(e.event_id for e in prospect.events)
-    assert prospect.modified_at is not None
-    assert prospect.modified_at > datetime.now(UTC) + timedelta(minutes=59)
-
-
-def test_the_json_methods(client: ResManClient) -> None:
-    assert [p.property_id for p in client.get_properties(ACCOUNT)] == [RESMAN_PROPERTY]
-    assert [s.id for s in client.get_prospect_sources(ACCOUNT, RESMAN_PROPERTY)] == [SOURCE]
-    assert client.get_employees(ACCOUNT, RESMAN_PROPERTY)[0].security_group == "Leasing"
-    assert client.get_lost_prospect_reasons(ACCOUNT, RESMAN_PROPERTY)
 
 
 def test_connections_are_reused(client: ResManClient, double: DoubleHandle) -> None:
     for _ in range(5):
-        client.get_employees(ACCOUNT, RESMAN_PROPERTY)
+        client.search_prospects(ACCOUNT, RESMAN_PROPERTY, Email="nobody@example.com")
     ports = {entry["client_port"] for entry in double.state.requests()}
     assert len(ports) == 1
 
@@ -180,7 +171,12 @@ def test_calls_per_account_are_limited(double: DoubleHandle, resman_env: None) -
     limited = ResManClient(get_settings().model_copy(update={"resman_max_concurrency_per_account": 2}))
     double.state.add_fault(Fault("latency", seconds=0.2))
     # when six threads call at once
-    threads = [threading.Thread(target=limited.get_employees, args=(ACCOUNT, RESMAN_PROPERTY)) for _ in range(6)]
+    threads = [
+        threading.Thread(
+            target=limited.search_prospects, args=(ACCOUNT, RESMAN_PROPERTY), kwargs={"Email": "a@b.example"}
+        )
+        for _ in range(6)
+    ]
     started = time.perf_counter()
     for thread in threads:
         thread.start()

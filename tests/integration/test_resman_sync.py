@@ -29,6 +29,7 @@ from tests.integration.resman_fixtures import (
 from tools.resman_double import DoubleHandle, Fault
 from tour_booking import db
 from tour_booking.resman.client import ResManClient
+from tour_booking.resman.sync_adapter import ResManSyncAdapter
 from tour_booking.sync.resman_sync import sync_tour
 
 __all__ = ["client", "double", "resman_env"]
@@ -285,7 +286,7 @@ def test_two_concurrent_syncs_of_one_tour_post_it_once(
     def container() -> None:
         barrier.wait()
         try:
-            results.append(sync_tour(tour, 1, client).result)
+            results.append(sync_tour(tour, 1, ResManSyncAdapter(client)).result)
         finally:
             db.close()
 

@@ -1,23 +1,25 @@
-"""The guest-card rules (tour_booking.domain.guest_cards): which card is a tour's, and what a post to it says."""
+"""The guest-card rules (tour_booking.domain.guest_card_rules): which card is a tour's, and what a post to it says."""
 
 from __future__ import annotations
 
-from tour_booking.domain.guest_cards import (
+from tour_booking.domain.guest_card import CardEvent, CardPreferences, GuestCard
+from tour_booking.domain.guest_card_rules import (
     Booking,
     card_details,
+    card_preferences,
     choose,
     differences,
+    preferences_held,
     with_email,
     with_phone_and_last_name,
 )
-from tour_booking.resman.models import ResManEvent, ResManProspect
 
 MARKER = "DomIQ tour 3f0c9a8e-0000-4000-8000-000000000001"
 KIM = Booking("Kim", "Nguyen", "kim@example.com", "+1 (312) 555-0177")
 
 
-def card(pid: str, **fields: object) -> ResManProspect:
-    return ResManProspect(prospect_id=pid, **fields)  # type: ignore[arg-type]
+def card(pid: str, **fields: object) -> GuestCard:
+    return GuestCard(prospect_id=pid, **fields)  # type: ignore[arg-type]
 
 
 def test_email_matches_ignore_case_and_nothing_else() -> None:
@@ -40,7 +42,7 @@ def test_of_several_cards_ours_wins_then_an_active_one_then_the_oldest() -> None
     lost_old, active_new, active_newer = card("5", customer_type="lost"), card("10"), card("9")
     assert choose([lost_old, active_new, active_newer], MARKER) is active_newer
     assert choose([lost_old, card("7", customer_type="lost")], MARKER) is lost_old
-    ours = card("12", events=(ResManEvent("E1", "Appointment", None, f"{MARKER}; type: in_person"),))
+    ours = card("12", events=(CardEvent("E1", "Appointment", None, f"{MARKER}; type: in_person"),))
     assert choose([lost_old, active_newer, ours], MARKER) is ours
     assert choose([], MARKER) is None
 
@@ -56,3 +58,18 @@ def test_a_post_to_an_existing_card_keeps_its_values_and_reports_the_chats_diffe
     )
     assert differences(staff, KIM) == ["last name: Nguyen"]
     assert differences(None, KIM) == []
+
+
+def test_a_tours_preferences_become_card_text_and_none_when_empty() -> None:
+    wishes = card_preferences({"move_in_date": "2027-02-01", "bedrooms": 2, "max_rent": 1850, "comment": "a view"})
+    assert wishes == CardPreferences("2027-02-01", "2", "1850", "a view")
+    assert card_preferences({"max_rent": 1850.5}) == CardPreferences(desired_rent="1850.50")
+    assert card_preferences({}) is None
+    assert card_preferences({"comment": ""}) is None
+
+
+def test_a_card_holds_the_preferences_when_its_numbers_and_dates_mean_the_same() -> None:
+    wanted = CardPreferences("2027-02-01", "2", "1850", None)
+    assert preferences_held(CardPreferences("2027-02-01T00:00:00", "2.0", "1850.00", "staff's note"), wanted)
+    assert not preferences_held(CardPreferences("2027-02-01", "3", "1850"), wanted)
+    assert not preferences_held(CardPreferences(), wanted)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tour_booking.domain.guest_card import CardPost, EventPost
 from tour_booking.resman import mits
 
 ANSWER = """<?xml version="1.0"?>
@@ -40,10 +41,8 @@ def test_local_times_are_sent_in_utc_with_an_explicit_z() -> None:
 
 
 def test_a_post_carries_the_ids_and_events() -> None:
-    customer = mits.LeadCustomer(
-        "Ada", "Lovelace", email="ada@example.com", phone="312", prospect_id="501", person_id="777"
-    )
-    event = mits.LeadEvent(
+    customer = CardPost("Ada", "Lovelace", email="ada@example.com", phone="312", prospect_id="501", person_id="777")
+    event = EventPost(
         "Appointment", datetime(2027, 1, 1, 9, tzinfo=UTC), event_id="9001", comments="c", transaction_source="7001"
     )
     root = ET.fromstring(mits.build_lead(customer, [event]))
@@ -62,7 +61,7 @@ def test_a_post_carries_the_ids_and_events() -> None:
 
 
 def test_a_new_card_is_posted_without_ids() -> None:
-    root = ET.fromstring(mits.build_lead(mits.LeadCustomer("A", "B", email="a@example.com"), []))
+    root = ET.fromstring(mits.build_lead(CardPost("A", "B", email="a@example.com"), []))
     assert root.findall(".//Identification") == []
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tour_booking.domain.enums import TourStatus
+from tour_booking.domain.guest_card import TOUR_MARKER, CardEvent, GuestCard
 from tour_booking.domain.tour_outcomes import (
     SHOW_EARLY_TOLERANCE,
     TourState,
@@ -17,26 +18,25 @@ from tour_booking.domain.tour_outcomes import (
     resman_outcome,
     staff_appointments,
 )
-from tour_booking.resman.models import TOUR_MARKER, ResManEvent, ResManProspect
 
 START = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
 GRACE = timedelta(minutes=120)
 LATER = START + timedelta(hours=6)  # the refresh that reads the outcomes, after the tour
 
 
-def event(event_type: str, event_date: datetime | None, event_id: str | None = None) -> ResManEvent:
-    return ResManEvent(event_id=event_id, event_type=event_type, event_date=event_date)
+def event(event_type: str, event_date: datetime | None, event_id: str | None = None) -> CardEvent:
+    return CardEvent(event_id=event_id, event_type=event_type, event_date=event_date)
 
 
-def guest(prospect_id: str, events: list[ResManEvent], customer_type: str | None = "prospect") -> ResManProspect:
-    return ResManProspect(prospect_id=prospect_id, customer_type=customer_type, events=tuple(events))
+def guest(prospect_id: str, events: list[CardEvent], customer_type: str | None = "prospect") -> GuestCard:
+    return GuestCard(prospect_id=prospect_id, customer_type=customer_type, events=tuple(events))
 
 
 def tour(status: TourStatus = TourStatus.SCHEDULED, appointment_id: str | None = "A1") -> TourState:
     return TourState(uuid.uuid4(), status, START, "P1", appointment_id)
 
 
-def appointment(event_id: str = "A1", at: datetime = START) -> ResManEvent:
+def appointment(event_id: str = "A1", at: datetime = START) -> CardEvent:
     return event("Appointment", at, event_id)
 
 
@@ -139,7 +139,7 @@ def test_a_cancel_we_posted_for_another_tour_of_the_prospect_leaves_this_one_alo
     first, second = tour(appointment_id="A1"), tour(appointment_id="A2")
     later = START + timedelta(days=2)
     second = TourState(second.id, second.status, later, "P1", "A2")
-    cancel_first = ResManEvent(
+    cancel_first = CardEvent(
         event_id="C1", event_type="Cancel", event_date=START, comments=TOUR_MARKER.format(tour_id=first.id)
     )
     prospect = guest("P1", [appointment("A1"), appointment("A2", later), cancel_first])

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tour_booking.refresh.resman_refresh import WindowTooWideError, windows
+from tour_booking.refresh.prospect_source import WindowTooWideError
+from tour_booking.refresh.resman_refresh import windows
 
 START = datetime(2026, 12, 1, tzinfo=UTC)
 

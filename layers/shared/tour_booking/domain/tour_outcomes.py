@@ -1,4 +1,4 @@
-"""What ResMan's prospects say about our tours: pure decisions, no I/O.
+"""What ResMan's guest cards say about our tours: pure decisions, no I/O.
 
 ResMan has no tour status (resman-api.md), so outcomes are read from a prospect's events:
 
@@ -16,8 +16,10 @@ ResMan has no tour status (resman-api.md), so outcomes are read from a prospect'
   reactivation (RESMAN_REACTIVATE_EVENT_TYPE) is logged after it (the card was lost in between; another tour
   reactivated it). A lost mark or a Cancel logged before the appointment (a returning prospect) never cancels
   the tour. A Show wins over both: a prospect who toured and then was marked lost toured.
-- `no_show`: the appointment plus the grace period passed with neither (decided from our own rows, since the
-  prospect may not have changed in ResMan at all).
+- `no_show`: the no-show rule, all of it here (`no_show_due_before`, `is_no_show`): a tour still `scheduled` or
+  `confirmed` once the grace period (NO_SHOW_GRACE_MINUTES) has passed since its start, with neither of the
+  above. Decided from our own rows, since the prospect may not have changed in ResMan at all, and only once
+  ResMan has been read up to now (a missing Show is then really missing).
 
 Status rules: outcomes from ResMan move a tour only out of `scheduled` or `confirmed`
 (RESMAN_TRANSITIONS). Unlike DomIQ's PATCH, a `scheduled` tour may become `completed` or `no_show` directly:
@@ -38,9 +40,8 @@ from typing import Protocol
 from uuid import UUID
 
 from tour_booking.domain.enums import TourStatus
-from tour_booking.resman.models import CANCEL_EVENT, SHOW_EVENT, marked_tour_id
+from tour_booking.domain.guest_card import CANCEL_EVENT, SHOW_EVENT, is_lost, marked_tour_id
 
-LOST_CUSTOMER_TYPE = "lost"
 SHOW_EARLY_TOLERANCE = timedelta(minutes=30)
 
 _FROM_ACTIVE = frozenset({TourStatus.COMPLETED, TourStatus.CANCELLED, TourStatus.NO_SHOW})
@@ -53,7 +54,9 @@ RESMAN_TRANSITIONS: Mapping[TourStatus, frozenset[TourStatus]] = {
 }
 
 
-class ResManEventLike(Protocol):
+class CardEventLike(Protocol):
+    """What the rules read of a card's event: a guest_card.CardEvent, or a test's stand-in."""
+
     @property
     def event_id(self) -> str | None: ...
     @property
@@ -64,13 +67,15 @@ class ResManEventLike(Protocol):
     def comments(self) -> str | None: ...
 
 
-class ResManProspectLike(Protocol):
+class GuestCardLike(Protocol):
+    """What the rules read of a card: a guest_card.GuestCard, or a test's stand-in."""
+
     @property
     def prospect_id(self) -> str: ...
     @property
     def customer_type(self) -> str | None: ...
     @property
-    def events(self) -> Sequence[ResManEventLike]: ...
+    def events(self) -> Sequence[CardEventLike]: ...
 
 
 @dataclass(frozen=True)
@@ -84,11 +89,11 @@ class TourState:
     resman_appointment_id: str | None
 
 
-def _is(event: ResManEventLike, event_type: str) -> bool:
+def _is(event: CardEventLike, event_type: str) -> bool:
     return event.event_type.strip().lower() == event_type.lower()
 
 
-def appointment_index(tour: TourState, prospect: ResManProspectLike, appointment_type: str) -> int | None:
+def appointment_index(tour: TourState, prospect: GuestCardLike, appointment_type: str) -> int | None:
     """Position of the tour's own appointment among the prospect's events: by event id when the sync stored
     it, else by start. None when ResMan does not hold the tour's current appointment (e.g. a reschedule not
     synced yet), in which case ResMan's events say nothing about it yet."""
@@ -104,7 +109,7 @@ def appointment_index(tour: TourState, prospect: ResManProspectLike, appointment
 
 def resman_outcome(
     tour: TourState,
-    prospect: ResManProspectLike,
+    prospect: GuestCardLike,
     appointment_type: str,
     now: datetime,
     reactivate_type: str = "ReActivate",
@@ -125,22 +130,23 @@ def resman_outcome(
         and now >= start - SHOW_EARLY_TOLERANCE
     )
     later = events[index + 1 :]
-    lost_after = _is_lost(prospect) or any(_is(e, reactivate_type) for e in later)
+    lost_after = is_lost(prospect) or any(_is(e, reactivate_type) for e in later)
     cancelled = lost_after or any(_cancels(e, tour.id) for e in later)
     outcome = TourStatus.COMPLETED if shown else TourStatus.CANCELLED if cancelled else None
     return outcome if outcome is not None and allowed(tour.status, outcome) else None
 
 
-def _cancels(event: ResManEventLike, tour_id: UUID) -> bool:
+def _cancels(event: CardEventLike, tour_id: UUID) -> bool:
     return _is(event, CANCEL_EVENT) and marked_tour_id(event.comments) in (None, tour_id)
-
-
-def _is_lost(prospect: ResManProspectLike) -> bool:
-    return (prospect.customer_type or "").strip().lower() == LOST_CUSTOMER_TYPE
 
 
 def allowed(current: TourStatus, new: TourStatus) -> bool:
     return new in RESMAN_TRANSITIONS[current]
+
+
+def no_show_due_before(now: datetime, grace: timedelta) -> datetime:
+    """The no-show candidates are the active tours that started before this (the rows loaded for is_no_show)."""
+    return now - grace
 
 
 def is_no_show(tour: TourState, now: datetime, grace: timedelta) -> bool:
@@ -149,7 +155,7 @@ def is_no_show(tour: TourState, now: datetime, grace: timedelta) -> bool:
 
 def decide_outcomes(
     tours: Iterable[TourState],
-    prospects: Iterable[ResManProspectLike],
+    prospects: Iterable[GuestCardLike],
     appointment_type: str,
     now: datetime,
     grace: timedelta,
@@ -172,7 +178,7 @@ def decide_outcomes(
 
 
 def staff_appointments(
-    prospects: Iterable[ResManProspectLike],
+    prospects: Iterable[GuestCardLike],
     tours: Iterable[TourState],
     appointment_type: str,
     not_before: datetime,
@@ -186,7 +192,7 @@ def staff_appointments(
     found: dict[str, list[tuple[str, datetime]]] = {}
     for prospect in prospects:
         held: list[tuple[str, datetime]] = []
-        if not _is_lost(prospect):
+        if not is_lost(prospect):
             for event in prospect.events:
                 if _is(event, CANCEL_EVENT):
                     held.clear()

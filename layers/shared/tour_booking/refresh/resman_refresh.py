@@ -1,5 +1,6 @@
 """The scheduled cache refresh: for every active property, read what changed in ResMan since its watermark,
-record tour outcomes and staff-booked appointments, and recompute the cached slots of the coming days.
+reconcile our tours with it (refresh.outcome_reconciliation: outcomes, no-shows, staff-booked appointments),
+and recompute the cached slots of the coming days.
 
 Two ways to run it:
 - spread over the refresh queue (REFRESH_QUEUE_URL set, as template.yaml deploys it): the schedule only
@@ -19,7 +20,7 @@ Per property:
    REFRESH_WINDOW_OVERLAP_MINUTES) commit together, so a failure mid-run keeps everything read before it and
    the next run resumes from there; the overlap re-reads the edges, which is harmless since applying the same
    prospect twice changes nothing.
-2. No-shows, once ResMan has been read up to now (a missing Show is then really missing).
+2. No-shows (the rule in domain.tour_outcomes), once ResMan has been read up to now.
 3. Slots: the next REFRESH_HORIZON_DAYS local days, and the later days already cached (availability filled
    them on demand), recomputed from the schedule as it is under the property's occupancy lock and the occupancy
    rule, and upserted in one statement; past days dropped. This runs even when ResMan failed: our own tours
@@ -37,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 from aws_lambda_powertools import Logger
@@ -48,62 +49,20 @@ from tour_booking.db import (
     holds_repository,
     idempotency_repository,
     occupancy_repository,
-    outbox_repository,
     schedules_repository,
     staff_appointments_repository,
-    tours_repository,
     watermarks_repository,
 )
 from tour_booking.domain import slot_layouts
-from tour_booking.domain.enums import TourStatus
 from tour_booking.domain.schedule import TourSchedule
 from tour_booking.domain.slots import local_today
-from tour_booking.domain.tour_outcomes import ResManProspectLike, TourState, decide_outcomes, staff_appointments
+from tour_booking.domain.tour_outcomes import GuestCardLike
+from tour_booking.refresh import outcome_reconciliation
+from tour_booking.refresh.prospect_source import ProspectSource, WindowTooWideError
+from tour_booking.run_reports import duration, report_dict
 from tour_booking.settings import Settings, get_settings
 
 logger = Logger(child=True)
-
-
-class WindowTooWideError(Exception):
-    """ResMan refused a modified window as holding too much (its `buffer overflow` 502)."""
-
-
-class ProspectSource(Protocol):
-    """ResMan as the refresh sees it: prospects of a property modified in [start, end)."""
-
-    def search_prospects_modified(
-        self, account_id: str, property_id: str, start: datetime, end: datetime
-    ) -> Sequence[ResManProspectLike]:
-        """Raises WindowTooWideError when the window holds too much; any other exception fails the property."""
-        ...
-
-
-class ResManProspectSource:
-    """The shared ResMan client behind ProspectSource: its too-wide error becomes WindowTooWideError.
-
-    The client is built at the first search, so a client that cannot be built (e.g. its secret is unreadable)
-    fails the ResMan part of each property while their slots are still refreshed.
-    """
-
-    def __init__(self, client: Any = None) -> None:
-        self._client = client
-
-    def search_prospects_modified(
-        self, account_id: str, property_id: str, start: datetime, end: datetime
-    ) -> Sequence[ResManProspectLike]:
-        from tour_booking.resman.errors import ResManWindowTooWideError  # noqa: PLC0415 - cold start: when used
-
-        if self._client is None:
-            from tour_booking.resman.client import get_resman_client  # noqa: PLC0415
-
-            self._client = get_resman_client()
-        try:
-            prospects: Sequence[ResManProspectLike] = self._client.search_prospects_modified(
-                account_id, property_id, start, end
-            )
-        except ResManWindowTooWideError as error:
-            raise WindowTooWideError(str(error)) from error
-        return prospects
 
 
 @dataclass
@@ -119,32 +78,31 @@ class PropertyResult:
     no_show: int = 0
     staff_appointments_changed: int = 0
     days: int = 0
-    seconds: float = 0.0
+    seconds: float = duration(digits=4)
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "property_id": str(self.property_id), "seconds": round(self.seconds, 4)}
+        return report_dict(self)
+
+    def count(self, reconciled: outcome_reconciliation.Reconciled) -> None:
+        self.completed += reconciled.completed
+        self.cancelled += reconciled.cancelled
+        self.no_show += reconciled.no_show
+        self.staff_appointments_changed += reconciled.staff_appointments_changed
 
 
 @dataclass
 class RefreshReport:
-    results: list[PropertyResult] = field(default_factory=list)
-    seconds: float = 0.0
+    seconds: float = duration(digits=3)
     expired_idempotency_keys: int = 0
     expired_holds: int = 0
+    results: list[PropertyResult] = field(default_factory=list)
 
     @property
     def failed(self) -> list[PropertyResult]:
         return [r for r in self.results if not r.ok]
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "properties": len(self.results),
-            "failed": len(self.failed),
-            "seconds": round(self.seconds, 3),
-            "expired_idempotency_keys": self.expired_idempotency_keys,
-            "expired_holds": self.expired_holds,
-            "results": [r.as_dict() for r in self.results],
-        }
+        return {"properties": len(self.results), "failed": len(self.failed), **report_dict(self)}
 
 
 def _error_text(error: BaseException) -> str:
@@ -190,10 +148,10 @@ class EnqueueReport:
     batches: int = 0
     unsent_batches: int = 0
     expired_idempotency_keys: int = 0
-    seconds: float = 0.0
+    seconds: float = duration(digits=3)
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "seconds": round(self.seconds, 3)}
+        return report_dict(self)
 
 
 def enqueue_all(queue_url: str, now: datetime | None = None) -> EnqueueReport:
@@ -337,7 +295,7 @@ def windows(
     start: datetime,
     end: datetime,
     minimum: timedelta,
-) -> Iterator[tuple[datetime, Sequence[ResManProspectLike]]]:
+) -> Iterator[tuple[datetime, Sequence[GuestCardLike]]]:
     """(window end, prospects) for consecutive windows covering [start, end) in time order; a window ResMan
     finds too wide is split in halves, until a half would be shorter than `minimum`."""
     pending = [(start, end)]
@@ -361,10 +319,6 @@ class _PropertyRun:
     settings: Settings
     now: datetime
     result: PropertyResult
-
-    @property
-    def grace(self) -> timedelta:
-        return timedelta(minutes=self.settings.no_show_grace_minutes)
 
     @property
     def today_utc(self) -> datetime:
@@ -392,56 +346,15 @@ def _pull_resman(run: _PropertyRun, source: ProspectSource) -> None:
         run.result.windows += 1
         run.result.prospects += len(prospects)
         with db.transaction() as conn:
-            _apply(conn, run, prospects, no_shows=False)
+            run.result.count(
+                outcome_reconciliation.apply_resman_outcomes(
+                    conn, run.property_id, prospects, settings=settings, now=now, today_utc=run.today_utc
+                )
+            )
             watermarks_repository.advance(conn, run.property_id, max(start, min(window_end, now) - overlap), now)
     with db.transaction() as conn:
-        _apply(conn, run, [], no_shows=True)
+        run.result.count(outcome_reconciliation.apply_no_shows(conn, run.property_id, settings, now))
     run.result.resman_polled = True
-
-
-def _apply(conn: db.Connection, run: _PropertyRun, prospects: Sequence[ResManProspectLike], *, no_shows: bool) -> None:
-    appointment_type = run.settings.resman_appointment_event_type
-    # The tour events of these outcomes: read from ResMan (staff's Show, Cancel, lost mark), or, in the no-show
-    # pass that reads no prospect, our own rule (the grace period passed).
-    outbox_repository.set_origin(conn, "resman" if prospects or not no_shows else "system")
-    # The occupancy lock before any tour row: the order of a PATCH, so the two never deadlock.
-    occupancy_repository.lock(conn, run.property_id)
-    rows = tours_repository.tours_for_outcomes(
-        conn, run.property_id, [p.prospect_id for p in prospects], run.now - run.grace if no_shows else None
-    )
-    tours = [
-        TourState(
-            id=row["id"],
-            status=TourStatus(row["status"]),
-            scheduled_datetime=row["scheduled_datetime"],
-            resman_prospect_id=row["resman_prospect_id"],
-            resman_appointment_id=row["resman_appointment_id"],
-        )
-        for row in rows
-    ]
-    decided = decide_outcomes(
-        tours,
-        prospects,
-        appointment_type,
-        run.now,
-        run.grace,
-        no_shows=no_shows,
-        reactivate_type=run.settings.resman_reactivate_event_type,
-    )
-    changed = tours_repository.record_outcomes(conn, {k: str(v) for k, v in decided.items()})
-    for tour_id in changed:
-        status = decided[tour_id]
-        if status is TourStatus.COMPLETED:
-            run.result.completed += 1
-        elif status is TourStatus.CANCELLED:
-            run.result.cancelled += 1
-        else:
-            run.result.no_show += 1
-    if prospects:
-        held = staff_appointments(prospects, tours, appointment_type, run.today_utc)
-        run.result.staff_appointments_changed += staff_appointments_repository.replace_for_prospects(
-            conn, run.property_id, held
-        )
 
 
 def _refresh_slots(run: _PropertyRun) -> int:

@@ -1,2 +1,3 @@
-"""The ResMan legacy API: client (client.py), MITS Lead Management XML (mits.py), results (models.py) and
-errors (errors.py). Import the submodules directly; this package imports nothing at import time."""
+"""The ResMan legacy API: client (client.py), MITS Lead Management XML (mits.py), errors (errors.py), and the
+adapters behind the refresh's and the sync's ports (refresh_adapter.py, sync_adapter.py). Import the submodules
+directly; this package imports nothing at import time."""

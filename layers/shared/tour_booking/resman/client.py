@@ -33,6 +33,7 @@ from urllib.parse import urlencode, urlsplit
 
 from aws_lambda_powertools import Logger
 
+from tour_booking.domain.guest_card import CardPost, EventPost, GuestCard
 from tour_booking.resman import mits
 from tour_booking.resman.errors import (
     ResManAuthError,
@@ -42,7 +43,6 @@ from tour_booking.resman.errors import (
     ResManTransientError,
     ResManWindowTooWideError,
 )
-from tour_booking.resman.models import ResManNamedItem, ResManProperty, ResManProspect
 from tour_booking.settings import Settings, get_settings
 
 logger = Logger(child=True)
@@ -69,7 +69,8 @@ class Credentials:
 
 @dataclass(frozen=True)
 class Answer:
-    """A successful answer: the parsed JSON envelope, or the XML root `<ResMan>`."""
+    """A successful answer: the XML root `<ResMan>` asked for, or the JSON envelope ResMan may answer instead
+    (its Status read the same way, so a failure in it is still typed)."""
 
     json: dict[str, Any] | None
     xml: Any | None
@@ -153,7 +154,6 @@ class ResManClient:
         property_id: str | None,
         fields: Mapping[str, str] | None = None,
         *,
-        xml: bool = False,
         idempotent: bool = True,
     ) -> Answer:
         """One ResMan method with retries on transient failures; raises a ResManError subclass otherwise."""
@@ -162,7 +162,7 @@ class ResManClient:
         for attempt in range(attempts):
             try:
                 with self._limit(account_id):
-                    return self._once(method, account_id, property_id, fields or {}, xml=xml)
+                    return self._once(method, account_id, property_id, fields or {})
             except ResManTransientError as error:
                 last = error
                 if not idempotent and not error.not_processed:
@@ -184,9 +184,7 @@ class ResManClient:
             raise ResManTransientError(f"{method}: no attempt made", method=method)
         raise last
 
-    def _once(
-        self, method: str, account_id: str, property_id: str | None, fields: Mapping[str, str], *, xml: bool
-    ) -> Answer:
+    def _once(self, method: str, account_id: str, property_id: str | None, fields: Mapping[str, str]) -> Answer:
         creds = self._creds()
         form = {"IntegrationPartnerID": creds.integration_partner_id, "ApiKey": creds.api_key, "AccountID": account_id}
         if property_id is not None:
@@ -195,7 +193,7 @@ class ResManClient:
         body = urlencode(form).encode()
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
-            "Accept": "application/xml" if xml else "application/json",
+            "Accept": "application/xml",
             "Connection": "keep-alive",
         }
         conn = self._connection()
@@ -231,9 +229,9 @@ class ResManClient:
             raise ResManAuthError(f"{method}: HTTP {status} (credentials refused)", method=method, http_status=status)
         if status >= 400:
             raise ResManPermanentError(f"{method}: HTTP {status}", method=method, http_status=status)
-        return self._envelope(method, text, xml=xml, http_status=status)
+        return self._envelope(method, text, http_status=status)
 
-    def _envelope(self, method: str, text: str, *, xml: bool, http_status: int) -> Answer:
+    def _envelope(self, method: str, text: str, *, http_status: int) -> Answer:
         stripped = text.lstrip()
         if stripped.startswith("<"):
             try:
@@ -268,7 +266,7 @@ class ResManClient:
             raise ResManTransientError(f"{method}: unexpected Status {status[:40]!r}", method=method)
 
     # ---- methods ----------------------------------------------------------------------------------------------
-    def _prospects(self, answer: Answer, method: str) -> list[ResManProspect]:
+    def _prospects(self, answer: Answer, method: str) -> list[GuestCard]:
         if answer.xml is None:
             raise ResManTransientError(f"{method}: expected XML", method=method)
         try:
@@ -276,14 +274,14 @@ class ResManClient:
         except mits.MitsParseError as error:
             raise ResManTransientError(f"{method}: {error}", method=method) from error
 
-    def search_prospects(self, account_id: str, property_id: str, **criteria: str) -> list[ResManProspect]:
+    def search_prospects(self, account_id: str, property_id: str, **criteria: str) -> list[GuestCard]:
         """`MITS/SearchProspects` by Email, Phone, ProspectID, FirstName+LastName (ResMan's field names)."""
-        answer = self.call("MITS/SearchProspects", account_id, property_id, criteria, xml=True)
+        answer = self.call("MITS/SearchProspects", account_id, property_id, criteria)
         return self._prospects(answer, "MITS/SearchProspects")
 
     def search_prospects_modified(
         self, account_id: str, property_id: str, start: datetime, end: datetime
-    ) -> list[ResManProspect]:
+    ) -> list[GuestCard]:
         """Prospects modified in the window; ResManWindowTooWideError when ResMan finds it too wide."""
         return self.search_prospects(
             account_id,
@@ -292,7 +290,7 @@ class ResManClient:
             ModifiedEndDateTime=mits.utc_text(end),
         )
 
-    def get_prospect(self, account_id: str, property_id: str, prospect_id: str) -> ResManProspect | None:
+    def get_prospect(self, account_id: str, property_id: str, prospect_id: str) -> GuestCard | None:
         found = self.search_prospects(account_id, property_id, ProspectID=prospect_id)
         return next((p for p in found if p.prospect_id == prospect_id), None)
 
@@ -300,9 +298,9 @@ class ResManClient:
         self,
         account_id: str,
         property_id: str,
-        customer: mits.LeadCustomer,
-        events: Sequence[mits.LeadEvent] = (),
-    ) -> ResManProspect:
+        customer: CardPost,
+        events: Sequence[EventPost] = (),
+    ) -> GuestCard:
         """`MITS/PostLeadManagement4_0`: creates a guest card (no ids) or updates one and appends or updates
         events. Not retried after an ambiguous failure when it creates something (see the module doc)."""
         creates = customer.prospect_id is None or any(e.event_id is None for e in events)
@@ -311,36 +309,12 @@ class ResManClient:
             account_id,
             property_id,
             {"Xml": mits.build_lead(customer, events)},
-            xml=True,
             idempotent=not creates,
         )
         prospects = self._prospects(answer, "MITS/PostLeadManagement4_0")
         if not prospects:
             raise ResManTransientError("MITS/PostLeadManagement4_0: no prospect in the answer")
         return prospects[0]
-
-    def get_properties(self, account_id: str) -> list[ResManProperty]:
-        data = self.call("Account/GetProperties", account_id, None).json or {}
-        return [
-            ResManProperty(str(p.get("PropertyID")), p.get("Name"), p.get("Phone"), p.get("Email"))
-            for p in data.get("Properties") or []
-        ]
-
-    def _named(self, method: str, key: str, account_id: str, property_id: str) -> list[ResManNamedItem]:
-        data = self.call(method, account_id, property_id).json or {}
-        return [
-            ResManNamedItem(str(i.get("ID")), str(i.get("Name") or ""), i.get("Email"), i.get("SecurityGroup"))
-            for i in data.get(key) or []
-        ]
-
-    def get_employees(self, account_id: str, property_id: str) -> list[ResManNamedItem]:
-        return self._named("Leasing/GetEmployees", "Employees", account_id, property_id)
-
-    def get_prospect_sources(self, account_id: str, property_id: str) -> list[ResManNamedItem]:
-        return self._named("Leasing/GetProspectSources", "ProspectSources", account_id, property_id)
-
-    def get_lost_prospect_reasons(self, account_id: str, property_id: str) -> list[ResManNamedItem]:
-        return self._named("Leasing/GetLostProspectReasons", "LostProspectReasons", account_id, property_id)
 
 
 def _seconds(header: str | None) -> float | None:

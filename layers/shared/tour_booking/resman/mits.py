@@ -1,4 +1,5 @@
-"""MITS Lead Management 4.0 XML, as ResMan reads and answers it (resman-api.md), with xml.etree only.
+"""MITS Lead Management 4.0 XML, as ResMan reads and answers it (resman-api.md), with xml.etree only: the
+domain's guest cards (tour_booking.domain.guest_card) built into posts and parsed from answers.
 
 Building: one `LeadManagement/Prospects/Prospect` with a `Customers/Customer`, the ResMan ids when known (so
 ResMan updates the guest card instead of creating a new one), the `CustomerPreferences` to set (only the
@@ -13,41 +14,15 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET  # nosec B405 - only parse_document parses, and it refuses DTDs
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from tour_booking.resman.models import ResManEvent, ResManPreferences, ResManProspect
+from tour_booking.domain.guest_card import CardEvent, CardPost, CardPreferences, EventPost, GuestCard
 
 ORGANIZATION = "ResMan"
 
 
 class MitsParseError(ValueError):
     """The answer is not the XML expected."""
-
-
-@dataclass(frozen=True)
-class LeadEvent:
-    """An event to post. With `event_id` ResMan updates that event instead of appending a new one."""
-
-    event_type: str
-    event_date: datetime
-    event_id: str | None = None
-    comments: str | None = None
-    transaction_source: str | None = None
-    agent_id: str | None = None
-    first_contact: bool = False
-
-
-@dataclass(frozen=True)
-class LeadCustomer:
-    first_name: str
-    last_name: str
-    email: str | None = None
-    phone: str | None = None
-    customer_type: str = "prospect"
-    prospect_id: str | None = None
-    person_id: str | None = None
-    preferences: ResManPreferences | None = None
 
 
 def utc_text(moment: datetime) -> str:
@@ -71,7 +46,7 @@ def parse_time(text: str | None) -> datetime | None:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-def build_lead(customer: LeadCustomer, events: Sequence[LeadEvent]) -> str:
+def build_lead(customer: CardPost, events: Sequence[EventPost]) -> str:
     root = ET.Element("LeadManagement")
     prospect = ET.SubElement(ET.SubElement(root, "Prospects"), "Prospect")
     person = ET.SubElement(ET.SubElement(prospect, "Customers"), "Customer", Type=customer.customer_type)
@@ -93,8 +68,6 @@ def build_lead(customer: LeadCustomer, events: Sequence[LeadEvent]) -> str:
             node = ET.SubElement(container, "Event", EventType=event.event_type, EventDate=utc_text(event.event_date))
             if event.event_id:
                 ET.SubElement(node, "EventID", IDValue=event.event_id)
-            if event.agent_id:
-                ET.SubElement(ET.SubElement(node, "Agent"), "AgentID", IDValue=event.agent_id)
             ET.SubElement(node, "FirstContact").text = "true" if event.first_contact else "false"
             if event.transaction_source:
                 ET.SubElement(node, "TransactionSource").text = event.transaction_source
@@ -103,7 +76,7 @@ def build_lead(customer: LeadCustomer, events: Sequence[LeadEvent]) -> str:
     return ET.tostring(root, encoding="unicode")
 
 
-def _add_preferences(prospect: ET.Element, wishes: ResManPreferences) -> None:
+def _add_preferences(prospect: ET.Element, wishes: CardPreferences) -> None:
     """`CustomerPreferences` with only the elements given: ResMan keeps the card's others."""
     node = ET.SubElement(prospect, "CustomerPreferences")
     for tag, value in (
@@ -142,7 +115,7 @@ def _event_id(event: ET.Element) -> str | None:
     return (node.get("IDValue") or (node.text or "")).strip() or None
 
 
-def parse_prospect(node: ET.Element) -> ResManProspect:
+def parse_prospect(node: ET.Element) -> GuestCard:
     customer = node.find("Customers/Customer")
     ids: dict[str, str] = {}
     if customer is not None:
@@ -154,7 +127,7 @@ def parse_prospect(node: ET.Element) -> ResManProspect:
     if not prospect_id:
         raise MitsParseError("a prospect without a ProspectID")
     events = tuple(
-        ResManEvent(
+        CardEvent(
             event_id=_event_id(event),
             event_type=(event.get("EventType") or "").strip(),
             event_date=parse_time(event.get("EventDate")),
@@ -163,7 +136,7 @@ def parse_prospect(node: ET.Element) -> ResManProspect:
         for event in node.findall("Events/Event")
     )
     customer_type = customer.get("Type") if customer is not None else None
-    return ResManProspect(
+    return GuestCard(
         prospect_id=prospect_id,
         person_id=ids.get("PersonID"),
         customer_type=customer_type.strip().lower() if customer_type else None,
@@ -171,9 +144,8 @@ def parse_prospect(node: ET.Element) -> ResManProspect:
         phone=_text(customer, "Phone/PhoneNumber"),
         first_name=_text(customer, "Name/FirstName"),
         last_name=_text(customer, "Name/LastName"),
-        modified_at=parse_time(_text(node, "LastModifiedDate") or node.get("LastModifiedDate")),
         events=events,
-        preferences=ResManPreferences(
+        preferences=CardPreferences(
             target_move_in_date=_text(node, "CustomerPreferences/TargetMoveInDate"),
             desired_num_bedrooms=_text(node, "CustomerPreferences/DesiredNumBedrooms"),
             desired_rent=_text(node, "CustomerPreferences/DesiredRent"),
@@ -182,7 +154,7 @@ def parse_prospect(node: ET.Element) -> ResManProspect:
     )
 
 
-def parse_prospects(root: ET.Element) -> list[ResManProspect]:
+def parse_prospects(root: ET.Element) -> list[GuestCard]:
     """Every `Prospect` under the answer's LeadManagement (`ResMan/Response/LeadManagement/Prospects`)."""
     lead = root if root.tag == "LeadManagement" else root.find(".//LeadManagement")
     if lead is None:

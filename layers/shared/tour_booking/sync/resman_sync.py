@@ -3,10 +3,10 @@
 State-based, so duplicate, late and reordered messages are harmless: the message only names the tour; the
 sync loads the tour's current row and, unless that version is already synced, makes ResMan match it:
 
-- active (scheduled / confirmed), completed or no_show: the guest card is found by guest_cards' rules (stored
+- active (scheduled / confirmed), completed or no_show: the guest card is found by the card rules (stored
   ProspectID, else email, else phone with last name) before one is created, so there is never a duplicate card
   and never one person's tour on another's card. A post to an existing card carries what the card holds
-  (guest_cards); a new tour on a `lost` card reactivates it (RESMAN_REACTIVATE_EVENT_TYPE), and the tour's
+  (domain.guest_card_rules); a new tour on a `lost` card reactivates it (RESMAN_REACTIVATE_EVENT_TYPE), and the tour's
   preferences go to the card's CustomerPreferences. The tour's
   appointment is ONE `Appointment` event: created once, then updated in place by its EventID on a reschedule or
   a change of type or notes (ResMan documents appointment updates through PostLeadManagement4_0). A completed
@@ -24,7 +24,11 @@ tells whether the event is already there.
 Failures: transient (ResMan down, slow, 5xx, 429, an unparsable answer, the database, another sync of the same
 tour) fail the message, so SQS retries it and after maxReceiveCount dead-letters it (the sweeper re-sends the
 tour later). Permanent ones (ResMan's Failed/Error inside a 200, bad credentials, a property without ResMan
-ids) mark the tour `failed` with the reason (no personal data) and acknowledge the message.
+ids) mark the tour `failed` with the reason (no personal data) and acknowledge the message. A deleted tour's
+tombstone takes the same path, its verdict written to the tombstone instead.
+
+ResMan is reached through the port of sync.resman_port, in the domain's guest-card values: the sync never sees
+MITS XML or the client's error types.
 
 Inside a batch, tours sync concurrently (RESMAN_SYNC_WORKERS threads, each with its own connection) and a
 tour's several messages are served by one sync of its current state.
@@ -39,7 +43,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Protocol
 from uuid import UUID, uuid4
@@ -48,35 +51,25 @@ from aws_lambda_powertools import Logger
 
 from tour_booking import db
 from tour_booking.db import tombstones_repository, tour_sync_repository
-from tour_booking.domain import guest_cards
+from tour_booking.domain import guest_card_rules
 from tour_booking.domain.enums import TourStatus
 from tour_booking.domain.errors import DatabaseUnavailableError
-from tour_booking.resman.errors import ResManError, ResManPermanentError, ResManTransientError
-from tour_booking.resman.mits import LeadCustomer, LeadEvent
-from tour_booking.resman.models import (
+from tour_booking.domain.guest_card import (
     CANCEL_EVENT,
     SHOW_EVENT,
-    TOUR_MARKER,
-    ResManEvent,
-    ResManPreferences,
-    ResManProspect,
+    CardEvent,
+    CardPost,
+    EventPost,
+    GuestCard,
+    is_lost,
+    tour_marker,
 )
+from tour_booking.run_reports import report_dict
 from tour_booking.settings import get_settings
+from tour_booking.sync.resman_port import ResManCallError, ResManPort, ResManRefusedError, ResManUnavailableError
 from tour_booking.sync.sync_queue import SyncRequest, send_sync_requests
 
 logger = Logger(child=True)
-
-
-class ResManPort(Protocol):
-    """What the sync needs of the ResMan client (tour_booking.resman.client.ResManClient)."""
-
-    def get_prospect(self, account_id: str, property_id: str, prospect_id: str) -> ResManProspect | None: ...
-
-    def search_prospects(self, account_id: str, property_id: str, **criteria: str) -> Sequence[ResManProspect]: ...
-
-    def post_lead(
-        self, account_id: str, property_id: str, customer: LeadCustomer, events: Sequence[LeadEvent] = ()
-    ) -> ResManProspect: ...
 
 
 class SyncTransientError(Exception):
@@ -89,17 +82,15 @@ class SyncOutcome:
     result: str  # synced | already_synced | already_failed | failed | missing | superseded
     posts: int = 0
     reason: str | None = None
-    # Which guest_cards rule found the tour's card (None when no card was looked up): a metric dimension.
+    # Which guest_card_rules rule found the tour's card (None when no card was looked up): a metric dimension.
     match_rule: str | None = None
 
 
-def marker(tour_id: UUID) -> str:
-    return TOUR_MARKER.format(tour_id=tour_id)
-
-
 def _reason(error: BaseException) -> str:
-    # The client's messages carry method names, HTTP statuses and ResMan's error text, never prospect details.
-    return f"{type(error).__name__}: {error}"[:500]
+    # A ResMan failure's message is its reason already (resman_port); the others' messages carry no prospect
+    # details either.
+    text = str(error) if isinstance(error, ResManCallError) else f"{type(error).__name__}: {error}"
+    return text[:500]
 
 
 class TourSync:
@@ -117,62 +108,62 @@ class TourSync:
         self.row = row
         self.account = str(row["resman_account_id"])
         self.property = str(row["resman_property_id"])
-        self.tag = marker(row["id"])
+        self.tag = tour_marker(row["id"])
         self.appointment_type = event_type
         self.reactivate_type = reactivate_type
         self.source_id = source_id
         self.posts = 0
-        self.match_rule: guest_cards.MatchRule | None = None
+        self.match_rule: guest_card_rules.MatchRule | None = None
         info: Mapping[str, Any] = row["prospect_info"] or {}
         self.email: str | None = info.get("email")
         self.phone: str | None = info.get("phone")
         self.first_name = str(info.get("first_name") or "")
         self.last_name = str(info.get("last_name") or "")
-        self.booking = guest_cards.Booking(self.first_name, self.last_name, self.email, self.phone)
-        self.preferences = card_preferences(row.get("preferences"))
+        self.booking = guest_card_rules.Booking(self.first_name, self.last_name, self.email, self.phone)
+        self.preferences = guest_card_rules.card_preferences(row.get("preferences"))
 
     def identity_keys(self) -> list[str]:
         """Claim keys of the prospect's identity in this ResMan property: the email, and the phone with the last name
-        (the phone rule of guest_cards). Two tours of one new prospect synced at once would otherwise both find no
+        (the phone rule of guest_card_rules). Two tours of one new prospect synced at once would otherwise both find no
         card and both create one."""
         scope = f"resman_prospect:{self.account}:{self.property}"
         keys = []
         if self.email:
-            keys.append(f"{scope}:email:{guest_cards.email_key(self.email)}")
-        phone = guest_cards.phone_key(self.phone)
+            keys.append(f"{scope}:email:{guest_card_rules.email_key(self.email)}")
+        phone = guest_card_rules.phone_key(self.phone)
         if phone:
-            keys.append(f"{scope}:phone:{phone}:{guest_cards.name_key(self.last_name)}")
+            keys.append(f"{scope}:phone:{phone}:{guest_card_rules.name_key(self.last_name)}")
         return [tour_sync_repository.identity_key(key) for key in keys]
 
     # ---- finding --------------------------------------------------------------------------------------------
-    def match(self) -> tuple[ResManProspect | None, guest_cards.MatchRule]:
-        """The tour's guest card by guest_cards' rules, and the rule that found it."""
+    def match(self) -> tuple[GuestCard | None, guest_card_rules.MatchRule]:
+        """The tour's guest card by the card rules (guest_card_rules), and the rule that found it."""
         stored = self.row["resman_prospect_id"]
         if stored:
-            found = self.client.get_prospect(self.account, self.property, str(stored))
+            found = self.client.get_card(self.account, self.property, str(stored))
             if found is not None:
                 return found, "stored_id"
         if self.email:
-            cards = guest_cards.with_email(
-                self.client.search_prospects(self.account, self.property, Email=self.email), self.booking
+            cards = guest_card_rules.with_email(
+                self.client.cards_with_email(self.account, self.property, self.email), self.booking
             )
             if cards:
-                return guest_cards.choose(cards, self.tag), "email"
-        if guest_cards.phone_key(self.phone) and self.phone:
-            cards = guest_cards.with_phone_and_last_name(
-                self.client.search_prospects(self.account, self.property, Phone=self.phone), self.booking
+                return guest_card_rules.choose(cards, self.tag), "email"
+        if guest_card_rules.phone_key(self.phone) and self.phone:
+            cards = guest_card_rules.with_phone_and_last_name(
+                self.client.cards_with_phone(self.account, self.property, self.phone), self.booking
             )
             if cards:
-                return guest_cards.choose(cards, self.tag), "phone_last_name"
+                return guest_card_rules.choose(cards, self.tag), "phone_last_name"
         return None, "new"
 
-    def locate(self) -> ResManProspect | None:
+    def locate(self) -> GuestCard | None:
         card, rule = self.match()
         if self.match_rule is None:  # the first look decides; a search again after a failure is no new match
             self.match_rule = rule
         return card
 
-    def ours(self, prospect: ResManProspect, event_type: str) -> ResManEvent | None:
+    def ours(self, prospect: GuestCard, event_type: str) -> CardEvent | None:
         """Our event of this type on the card: the stored appointment id, else the marker in its Comments."""
         stored = self.row["resman_appointment_id"]
         if event_type == self.appointment_type and stored:
@@ -186,13 +177,13 @@ class TourSync:
 
     # ---- posting --------------------------------------------------------------------------------------------
     def customer(
-        self, prospect: ResManProspect | None, *, reactivate: bool = False, with_preferences: bool = False
-    ) -> LeadCustomer:
+        self, prospect: GuestCard | None, *, reactivate: bool = False, with_preferences: bool = False
+    ) -> CardPost:
         """The card as we post it: an existing card's own names, email and phone (only empty ones filled), its
         own type (a `lost` card stays lost unless this post reactivates it for a new tour)."""
-        details = guest_cards.card_details(prospect, self.booking)
+        details = guest_card_rules.card_details(prospect, self.booking)
         kept_type = prospect.customer_type if prospect is not None and prospect.customer_type else "prospect"
-        return LeadCustomer(
+        return CardPost(
             first_name=details.first_name,
             last_name=details.last_name,
             email=details.email,
@@ -203,18 +194,18 @@ class TourSync:
             preferences=self.preferences if with_preferences else None,
         )
 
-    def appointment_comments(self, prospect: ResManProspect | None) -> str:
+    def appointment_comments(self, prospect: GuestCard | None) -> str:
         parts = [self.tag, f"type: {self.row['tour_type']}"]
         if self.row["staff_notes"]:
             parts.append(f"notes: {self.row['staff_notes']}")
-        differing = guest_cards.differences(prospect, self.booking)
+        differing = guest_card_rules.differences(prospect, self.booking)
         if differing:
             parts.append("the chat gave other details than this card: " + ", ".join(differing))
         return "; ".join(parts)
 
     def post_new(
-        self, prospect: ResManProspect | None, events: Sequence[LeadEvent], *, reactivate: bool = False
-    ) -> ResManProspect:
+        self, prospect: GuestCard | None, events: Sequence[EventPost], *, reactivate: bool = False
+    ) -> GuestCard:
         """Posts events that ResMan will append (and a card when `prospect` is None); the last one is the event
         to find afterwards. If the post fails where ResMan may have acted on it, the card is searched again: the
         marker tells whether it landed."""
@@ -222,23 +213,25 @@ class TourSync:
         wanted = events[-1].event_type
         customer = self.customer(prospect, reactivate=reactivate, with_preferences=wanted == self.appointment_type)
         try:
-            return self.client.post_lead(self.account, self.property, customer, events)
-        except ResManTransientError:
+            return self.client.post(self.account, self.property, customer, events)
+        except ResManUnavailableError:
             again = (
                 self.locate()
                 if prospect is None
-                else self.client.get_prospect(self.account, self.property, prospect.prospect_id)
+                else self.client.get_card(self.account, self.property, prospect.prospect_id)
             )
             if again is not None and self.ours(again, wanted) is not None:
                 logger.info("ResMan had taken the post before failing", extra={"tour_id": str(self.row["id"])})
                 return again
             raise
 
-    def preferences_stale(self, prospect: ResManProspect) -> bool:
+    def preferences_stale(self, prospect: GuestCard) -> bool:
         """Whether the card lacks a preference the tour holds (or holds another value for it)."""
-        return self.preferences is not None and not preferences_held(prospect.preferences, self.preferences)
+        return self.preferences is not None and not guest_card_rules.preferences_held(
+            prospect.preferences, self.preferences
+        )
 
-    def ensure_appointment(self) -> tuple[ResManProspect, ResManEvent]:
+    def ensure_appointment(self) -> tuple[GuestCard, CardEvent]:
         when = self.row["scheduled_datetime"].astimezone(UTC)
         prospect = self.locate()
         comments = self.appointment_comments(prospect)
@@ -247,10 +240,10 @@ class TourSync:
             events = []
             # A returning prospect whose card staff marked lost: a new tour makes the card active again, the
             # ReActivate logged before the appointment (so the old lost mark never cancels this tour).
-            reactivate = prospect is not None and guest_cards.is_lost(prospect)
+            reactivate = prospect is not None and is_lost(prospect)
             if reactivate:
                 events.append(
-                    LeadEvent(
+                    EventPost(
                         self.reactivate_type,
                         datetime.now(UTC),
                         comments=f"{self.tag}; returning prospect booked a tour",
@@ -258,7 +251,7 @@ class TourSync:
                     )
                 )
             events.append(
-                LeadEvent(
+                EventPost(
                     self.appointment_type,
                     when,
                     comments=comments,
@@ -270,10 +263,11 @@ class TourSync:
             existing = self.ours(prospect, self.appointment_type)
             if existing is None:
                 raise SyncTransientError("ResMan's answer lacks the appointment just posted")
-            if reactivate and guest_cards.is_lost(prospect):
-                # The refresh would read the lost card as this tour's cancel: say so instead of losing the tour.
-                raise ResManPermanentError(
-                    f"ResMan kept the guest card lost after a {self.reactivate_type} event "
+            if reactivate and is_lost(prospect):
+                # The refresh would read the lost card as this tour's cancel: say so instead of losing the tour
+                # (worded as the client words ResMan's refusals, which is what it is).
+                raise ResManRefusedError(
+                    f"ResManPermanentError: ResMan kept the guest card lost after a {self.reactivate_type} event "
                     "(check RESMAN_REACTIVATE_EVENT_TYPE)"
                 )
             return prospect, existing
@@ -284,7 +278,7 @@ class TourSync:
             self.posts += 1
             events = (
                 [
-                    LeadEvent(
+                    EventPost(
                         self.appointment_type,
                         when,
                         event_id=existing.event_id,
@@ -295,15 +289,13 @@ class TourSync:
                 if moved
                 else []
             )
-            prospect = self.client.post_lead(
+            prospect = self.client.post(
                 self.account, self.property, self.customer(prospect, with_preferences=True), events
             )
             existing = self.ours(prospect, self.appointment_type) or existing
         return prospect, existing
 
-    def ensure_event(
-        self, prospect: ResManProspect, event_type: str, text: str, after: datetime | None = None
-    ) -> ResManProspect:
+    def ensure_event(self, prospect: GuestCard, event_type: str, text: str, after: datetime | None = None) -> GuestCard:
         """Our `event_type` event on the card, posted once. With `after`, one that staff already logged at or
         after that time counts too (a Show staff recorded needs no second Show from us)."""
         if self.ours(prospect, event_type) is not None:
@@ -315,7 +307,7 @@ class TourSync:
             return prospect
         # Dated no earlier than `after`: a Show is read as the tour's outcome only when it follows the appointment.
         when = max(datetime.now(UTC), after) if after is not None else datetime.now(UTC)
-        return self.post_new(prospect, [LeadEvent(event_type, when, comments=f"{self.tag}; {text}")])
+        return self.post_new(prospect, [EventPost(event_type, when, comments=f"{self.tag}; {text}")])
 
     def run(self) -> tuple[str | None, str | None]:
         """Brings ResMan to the row; returns the (prospect id, appointment id) to store."""
@@ -332,49 +324,6 @@ class TourSync:
         if status is TourStatus.COMPLETED:
             self.ensure_event(prospect, SHOW_EVENT, "tour completed", after=appointment.event_date)
         return prospect.prospect_id, appointment.event_id
-
-
-def card_preferences(stored: Mapping[str, Any] | None) -> ResManPreferences | None:
-    """The tour's preferences (its `preferences` JSON) as MITS CustomerPreferences text; None when it has none."""
-    if not stored:
-        return None
-    rent = stored.get("max_rent")
-    bedrooms = stored.get("bedrooms")
-    wishes = ResManPreferences(
-        target_move_in_date=stored.get("move_in_date") or None,
-        desired_num_bedrooms=None if bedrooms is None else str(int(bedrooms)),
-        desired_rent=None if rent is None else _money(rent),
-        comment=stored.get("comment") or None,
-    )
-    return None if wishes.is_empty() else wishes
-
-
-def _money(value: Any) -> str:
-    amount = Decimal(str(value))
-    return str(amount.quantize(Decimal(1))) if amount == amount.to_integral_value() else f"{amount:.2f}"
-
-
-def _same_number(held: str | None, wanted: str) -> bool:
-    try:
-        return held is not None and Decimal(held) == Decimal(wanted)
-    except ArithmeticError:
-        return False
-
-
-def preferences_held(card: ResManPreferences, wanted: ResManPreferences) -> bool:
-    """Whether the card already holds every preference `wanted` gives (numbers compared as numbers)."""
-    move_in, bedrooms, rent, comment = (
-        wanted.target_move_in_date,
-        wanted.desired_num_bedrooms,
-        wanted.desired_rent,
-        wanted.comment,
-    )
-    return (
-        (move_in is None or (card.target_move_in_date or "")[:10] == move_in)
-        and (bedrooms is None or _same_number(card.desired_num_bedrooms, bedrooms))
-        and (rent is None or _same_number(card.desired_rent, rent))
-        and (comment is None or (card.comment or "") == comment.strip())
-    )
 
 
 class TourBusyError(Exception):
@@ -417,9 +366,94 @@ def _claimed(keys: list[str], holder: UUID) -> Iterator[None]:
             logger.warning("sync claim left to expire by its lease")
 
 
+class _Ledger(Protocol):
+    """Where one sync's verdict is written: the tour's row, or a deleted tour's tombstone."""
+
+    refusal: str  # the warning logged when ResMan refuses
+
+    def refused(self, conn: db.Connection, reason: str) -> None: ...
+
+    def attempt_failed(self, conn: db.Connection, reason: str) -> None: ...
+
+    def synced(self, conn: db.Connection, prospect_id: str | None, appointment_id: str | None) -> bool:
+        """False when a later version superseded the one synced."""
+        ...
+
+
+@dataclass(frozen=True)
+class _TourLedger:
+    tour_id: UUID
+    version: int
+    refusal = "ResMan refused the tour"
+
+    def refused(self, conn: db.Connection, reason: str) -> None:
+        tour_sync_repository.mark_failed(conn, self.tour_id, self.version, reason)
+
+    def attempt_failed(self, conn: db.Connection, reason: str) -> None:
+        tour_sync_repository.record_attempt_failed(conn, self.tour_id, reason)
+
+    def synced(self, conn: db.Connection, prospect_id: str | None, appointment_id: str | None) -> bool:
+        return tour_sync_repository.mark_synced(conn, self.tour_id, self.version, prospect_id, appointment_id)
+
+
+@dataclass(frozen=True)
+class _TombstoneLedger:
+    tour_id: UUID
+    refusal = "ResMan refused a deleted tour's cancel"
+
+    def refused(self, conn: db.Connection, reason: str) -> None:
+        tombstones_repository.close(conn, self.tour_id, reason)
+
+    def attempt_failed(self, conn: db.Connection, reason: str) -> None:
+        tombstones_repository.record_attempt_failed(conn, self.tour_id, reason)
+
+    def synced(self, conn: db.Connection, prospect_id: str | None, appointment_id: str | None) -> bool:
+        tombstones_repository.close(conn, self.tour_id, None)
+        return True
+
+
+def _sync_recorded(
+    tour_id: UUID, row: Mapping[str, Any], client: ResManPort, ledger: _Ledger, holder: UUID | None
+) -> SyncOutcome:
+    """Syncs a loaded row (a tour's, or a tombstone's) and writes the verdict to its ledger: the one failure
+    handling of both. A tour's sync holds the claims of its prospect's identity for `holder`; a tombstone's
+    (None) claims none, as a Cancel never creates a card."""
+    if not row["resman_account_id"] or not row["resman_property_id"]:
+        reason = "the property has no ResMan account or property id"
+        with db.transaction() as conn:
+            ledger.refused(conn, reason)
+        return SyncOutcome(tour_id, "failed", reason=reason)
+    settings = get_settings()
+    sync = TourSync(
+        client,
+        row,
+        settings.resman_appointment_event_type,
+        settings.resman_prospect_source_id,
+        settings.resman_reactivate_event_type,
+    )
+    try:
+        if holder is None:
+            prospect_id, appointment_id = sync.run()
+        else:
+            with _claimed(sync.identity_keys(), holder):
+                prospect_id, appointment_id = sync.run()
+    except ResManRefusedError as error:
+        reason = _reason(error)
+        with db.transaction() as conn:
+            ledger.refused(conn, reason)
+        logger.warning(ledger.refusal, extra={"tour_id": str(tour_id), "reason": reason})
+        return SyncOutcome(tour_id, "failed", sync.posts, reason, sync.match_rule)
+    except (ResManCallError, SyncTransientError) as error:
+        with db.transaction() as conn:
+            ledger.attempt_failed(conn, _reason(error))
+        raise SyncTransientError(_reason(error)) from error
+    with db.transaction() as conn:
+        success = ledger.synced(conn, prospect_id, appointment_id)
+    return SyncOutcome(tour_id, "synced" if success else "superseded", sync.posts, match_rule=sync.match_rule)
+
+
 def sync_tour(tour_id: UUID, message_version: int, client: ResManPort) -> SyncOutcome:
     """One tour, under its claim. Raises SyncTransientError when the message must be retried."""
-    settings = get_settings()
     holder = uuid4()
     try:
         with _claimed([tour_sync_repository.tour_key(tour_id)], holder):
@@ -434,75 +468,23 @@ def sync_tour(tour_id: UUID, message_version: int, client: ResManPort) -> SyncOu
                 # ResMan refused this version for good: a duplicate, late or redriven message must not ask again
                 # (and must not turn the verdict into `success`). A change or an operator sets it pending first.
                 return SyncOutcome(tour_id, "already_failed")
-            version = int(row["version"])
-            if not row["resman_account_id"] or not row["resman_property_id"]:
-                reason = "the property has no ResMan account or property id"
-                with db.transaction() as conn:
-                    tour_sync_repository.mark_failed(conn, tour_id, version, reason)
-                return SyncOutcome(tour_id, "failed", reason=reason)
-            sync = TourSync(
-                client,
-                row,
-                settings.resman_appointment_event_type,
-                settings.resman_prospect_source_id,
-                settings.resman_reactivate_event_type,
-            )
-            try:
-                with _claimed(sync.identity_keys(), holder):
-                    prospect_id, appointment_id = sync.run()
-            except ResManPermanentError as error:
-                reason = _reason(error)
-                with db.transaction() as conn:
-                    tour_sync_repository.mark_failed(conn, tour_id, version, reason)
-                logger.warning("ResMan refused the tour", extra={"tour_id": str(tour_id), "reason": reason})
-                return SyncOutcome(tour_id, "failed", sync.posts, reason, sync.match_rule)
-            except (ResManError, SyncTransientError) as error:
-                with db.transaction() as conn:
-                    tour_sync_repository.record_attempt_failed(conn, tour_id, _reason(error))
-                raise SyncTransientError(_reason(error)) from error
-            with db.transaction() as conn:
-                success = tour_sync_repository.mark_synced(conn, tour_id, version, prospect_id, appointment_id)
-            return SyncOutcome(tour_id, "synced" if success else "superseded", sync.posts, match_rule=sync.match_rule)
+            return _sync_recorded(tour_id, row, client, _TourLedger(tour_id, int(row["version"])), holder)
     except (TourBusyError, DatabaseUnavailableError) as error:
         raise SyncTransientError(_reason(error)) from error
 
 
 def _sync_tombstone(tour_id: UUID, client: ResManPort) -> SyncOutcome:
-    """A tour deleted here (its conversation deleted): the Cancel still reaches ResMan, from its tombstone."""
+    """A tour deleted here (its conversation deleted): the Cancel still reaches ResMan, from its tombstone. Its
+    status is `cancelled`: the Cancel is posted when ResMan holds the appointment, and no card is ever created."""
     with db.transaction() as conn:
         stone = tombstones_repository.load_open(conn, tour_id)
     if stone is None:
         logger.warning("sync for an unknown tour acknowledged", extra={"tour_id": str(tour_id)})
         return SyncOutcome(tour_id, "missing")
-    if not stone["resman_account_id"] or not stone["resman_property_id"]:
-        reason = "the property has no ResMan account or property id"
-        with db.transaction() as conn:
-            tombstones_repository.close(conn, tour_id, reason)
-        return SyncOutcome(tour_id, "failed", reason=reason)
-    settings = get_settings()
-    sync = TourSync(
-        client,
-        stone,
-        settings.resman_appointment_event_type,
-        settings.resman_prospect_source_id,
-        settings.resman_reactivate_event_type,
-    )
-    try:
-        sync.run()  # status `cancelled`: posts the Cancel when ResMan holds the appointment, never creates a card
-    except ResManPermanentError as error:
-        reason = _reason(error)
-        with db.transaction() as conn:
-            tombstones_repository.close(conn, tour_id, reason)
-        logger.warning("ResMan refused a deleted tour's cancel", extra={"tour_id": str(tour_id), "reason": reason})
-        return SyncOutcome(tour_id, "failed", sync.posts, reason, sync.match_rule)
-    except (ResManError, SyncTransientError) as error:
-        with db.transaction() as conn:
-            tombstones_repository.record_attempt_failed(conn, tour_id, _reason(error))
-        raise SyncTransientError(_reason(error)) from error
-    with db.transaction() as conn:
-        tombstones_repository.close(conn, tour_id, None)
-    logger.info("deleted tour's cancel synced", extra={"tour_id": str(tour_id), "posts": sync.posts})
-    return SyncOutcome(tour_id, "synced", sync.posts, match_rule=sync.match_rule)
+    outcome = _sync_recorded(tour_id, stone, client, _TombstoneLedger(tour_id), None)
+    if outcome.result == "synced":
+        logger.info("deleted tour's cancel synced", extra={"tour_id": str(tour_id), "posts": outcome.posts})
+    return outcome
 
 
 @lru_cache(maxsize=4)
@@ -560,13 +542,14 @@ class SweepReport:
     found: int
     sent: int
     unsent: int
-    seconds: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return report_dict(self)
 
 
 def sweep_pending(now: datetime | None = None, limit: int | None = None) -> SweepReport:
     """Re-sends tours `pending` for longer than SWEEPER_PENDING_AGE_SECONDS (a lost send, a dead-lettered
     message), so no booking is stranded."""
-    started = time.perf_counter()
     settings = get_settings()
     cutoff = (now or datetime.now(UTC)) - timedelta(seconds=settings.sweeper_pending_age_seconds)
     limit = limit or settings.sweeper_batch_limit
@@ -582,6 +565,6 @@ def sweep_pending(now: datetime | None = None, limit: int | None = None) -> Swee
     with db.transaction() as conn:
         tour_sync_repository.touch_swept(conn, [t for t in sent_ids if t not in stone_ids])
         tombstones_repository.touch_swept(conn, [t for t in sent_ids if t in stone_ids])
-    report = SweepReport(len(requests), len(sent_ids), len(unsent), time.perf_counter() - started)
+    report = SweepReport(len(requests), len(sent_ids), len(unsent))
     logger.info("pending tours swept", extra={"found": report.found, "sent": report.sent, "unsent": report.unsent})
     return report

@@ -1,4 +1,5 @@
-"""Which ResMan guest card a tour belongs to, and what a post to an existing card says: pure rules, no I/O.
+"""Which guest card (domain.guest_card) a tour belongs to, and what a post to an existing card says: pure rules,
+no I/O.
 
 The leasing team owns the cards (SPEC.md, "Guest cards"). A tour's card is, in order:
 
@@ -15,21 +16,22 @@ carries this tour's marker (our earlier post landed there); else a card that is 
 now) over a lost one; else the oldest card (lowest ProspectID).
 
 A post to an existing card carries the card's own names, email and phone as ResMan holds them, filling only the
-empty ones; the chat's details that differ are written into the appointment's Comments for staff to see.
+empty ones; the chat's details that differ are written into the appointment's Comments for staff to see. The
+tour's preferences go to the card's CustomerPreferences, posted again only while the card lacks one of them.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from decimal import Decimal
+from typing import Any, Literal
 
-from tour_booking.resman.models import ResManProspect
+from tour_booking.domain.guest_card import CardPreferences, GuestCard, is_lost
 
 MatchRule = Literal["stored_id", "email", "phone_last_name", "new"]
-LOST = "lost"
 
 
 @dataclass(frozen=True)
@@ -58,16 +60,12 @@ def email_key(email: str | None) -> str:
     return (email or "").strip().casefold()
 
 
-def is_lost(card: ResManProspect) -> bool:
-    return (card.customer_type or "").strip().lower() == LOST
-
-
-def with_email(cards: Iterable[ResManProspect], booking: Booking) -> list[ResManProspect]:
+def with_email(cards: Iterable[GuestCard], booking: Booking) -> list[GuestCard]:
     wanted = email_key(booking.email)
     return [c for c in cards if wanted and email_key(c.email) == wanted]
 
 
-def with_phone_and_last_name(cards: Iterable[ResManProspect], booking: Booking) -> list[ResManProspect]:
+def with_phone_and_last_name(cards: Iterable[GuestCard], booking: Booking) -> list[GuestCard]:
     phone, last = phone_key(booking.phone), name_key(booking.last_name)
     return [
         c
@@ -76,12 +74,12 @@ def with_phone_and_last_name(cards: Iterable[ResManProspect], booking: Booking) 
     ]
 
 
-def _oldest_first(card: ResManProspect) -> tuple[int, int, str]:
+def _oldest_first(card: GuestCard) -> tuple[int, int, str]:
     pid = card.prospect_id
     return (0, int(pid), "") if pid.isdigit() else (1, 0, pid)
 
 
-def choose(cards: Sequence[ResManProspect], marker: str) -> ResManProspect | None:
+def choose(cards: Sequence[GuestCard], marker: str) -> GuestCard | None:
     """The winner among cards matching one rule (see the module doc); None when there is none."""
     if not cards:
         return None
@@ -105,7 +103,7 @@ class CardDetails:
     phone: str | None
 
 
-def card_details(card: ResManProspect | None, booking: Booking) -> CardDetails:
+def card_details(card: GuestCard | None, booking: Booking) -> CardDetails:
     if card is None:
         return CardDetails(booking.first_name, booking.last_name, booking.email, booking.phone)
     return CardDetails(
@@ -116,7 +114,7 @@ def card_details(card: ResManProspect | None, booking: Booking) -> CardDetails:
     )
 
 
-def differences(card: ResManProspect | None, booking: Booking) -> list[str]:
+def differences(card: GuestCard | None, booking: Booking) -> list[str]:
     """The chat's details that differ from what the card holds (`last name: Smith`), for the appointment's
     Comments: staff decide. Empty on a new card, and for details that only differ in case, accents or spacing."""
     if card is None:
@@ -131,3 +129,46 @@ def differences(card: ResManProspect | None, booking: Booking) -> list[str]:
         if held and given and key(held) != key(given):
             found.append(f"{label}: {given}")
     return found
+
+
+def card_preferences(stored: Mapping[str, Any] | None) -> CardPreferences | None:
+    """The tour's preferences (its `preferences` JSON) as text, the way a card holds them; None when it has none."""
+    if not stored:
+        return None
+    rent = stored.get("max_rent")
+    bedrooms = stored.get("bedrooms")
+    wishes = CardPreferences(
+        target_move_in_date=stored.get("move_in_date") or None,
+        desired_num_bedrooms=None if bedrooms is None else str(int(bedrooms)),
+        desired_rent=None if rent is None else _money(rent),
+        comment=stored.get("comment") or None,
+    )
+    return None if wishes.is_empty() else wishes
+
+
+def _money(value: Any) -> str:
+    amount = Decimal(str(value))
+    return str(amount.quantize(Decimal(1))) if amount == amount.to_integral_value() else f"{amount:.2f}"
+
+
+def _same_number(held: str | None, wanted: str) -> bool:
+    try:
+        return held is not None and Decimal(held) == Decimal(wanted)
+    except ArithmeticError:
+        return False
+
+
+def preferences_held(card: CardPreferences, wanted: CardPreferences) -> bool:
+    """Whether the card already holds every preference `wanted` gives (numbers compared as numbers)."""
+    move_in, bedrooms, rent, comment = (
+        wanted.target_move_in_date,
+        wanted.desired_num_bedrooms,
+        wanted.desired_rent,
+        wanted.comment,
+    )
+    return (
+        (move_in is None or (card.target_move_in_date or "")[:10] == move_in)
+        and (bedrooms is None or _same_number(card.desired_num_bedrooms, bedrooms))
+        and (rent is None or _same_number(card.desired_rent, rent))
+        and (comment is None or (card.comment or "") == comment.strip())
+    )
