@@ -1,7 +1,11 @@
+"""What every tier shares: each test's tier marker, and the services the code under test runs against (the database,
+moto's SQS, the local API Gateway). Each tier's own fixtures live in its folder's conftest.py."""
+
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -11,6 +15,17 @@ from tools.embedded_postgres import database_url
 from tour_booking import db
 from tour_booking.db.migrations import apply_migrations
 from tour_booking.settings import get_settings
+
+TESTS = Path(__file__).resolve().parent
+# The folders under tests/, each a tier named by its marker (pyproject.toml): the Makefile's test-* targets select by it.
+TIERS = frozenset({"unit", "integration", "slow", "e2e", "infra"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = item.path.resolve().relative_to(TESTS).parts[0]
+        if tier in TIERS:
+            item.add_marker(tier)
 
 
 @pytest.fixture(scope="session")

@@ -26,14 +26,14 @@ from tests.integration.api_fixtures import (
     sqs_queue,
     tour_body,
 )
-from tests.integration.booking_load import (
+from tests.slow.booking_load import (
     Containers,
     LoadPlan,
     assert_contract_answers,
     assert_database_matches_answers,
 )
-from tests.integration.commit_cutting_proxy import commit_cutting_proxy
-from tests.integration.restartable_postgres import RestartablePostgres, restartable_postgres
+from tests.slow.commit_cutting_proxy import commit_cutting_proxy
+from tests.slow.restartable_postgres import RestartablePostgres, restartable_postgres
 from tour_booking import db
 from tour_booking.db.migrations import apply_migrations
 from tour_booking.settings import get_settings
