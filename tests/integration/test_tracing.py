@@ -21,8 +21,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.integration.api_fixtures import future_slot, new_conversation, schedule_body, tour_body
-from tests.integration.test_observability_and_privacy import PROSPECT, SECRETS
+from tests.builders import future_slot, new_conversation, schedule_body, tour_body
+from tests.integration.private_details import PROSPECT, SECRETS
 
 ROOT = Path(__file__).resolve().parents[2]
 

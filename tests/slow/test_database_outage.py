@@ -16,16 +16,9 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.api_events import call
+from tests.builders import future_slot, local_date, new_conversation, new_property, tour_body
 from tests.database import SQL_DIR
-from tests.integration.api_events import call
-from tests.integration.api_fixtures import (
-    future_slot,
-    local_date,
-    new_conversation,
-    new_property,
-    sqs_queue,
-    tour_body,
-)
 from tests.slow.booking_load import (
     Containers,
     LoadPlan,
@@ -37,8 +30,6 @@ from tests.slow.restartable_postgres import RestartablePostgres, restartable_pos
 from tour_booking import db
 from tour_booking.db.migrations import apply_migrations
 from tour_booking.settings import get_settings
-
-__all__ = ["sqs_queue"]
 
 CONNECT_TIMEOUT_SECONDS = 2
 STATEMENT_TIMEOUT_MS = 3000
