@@ -308,6 +308,36 @@ def _close_database_connection() -> None:
     db.close()
 
 
+def api_gateway(stack: ExitStack, invoke: Callable[[Any], Any], api_keys: Iterable[str], *, port: int = 0) -> str:
+    """`[api]`: the local API Gateway with template.yaml's routes in front of `invoke`, on `port` (0: a free one),
+    stopped with the stack; its base URL."""
+    from tools import sam_template  # noqa: PLC0415
+    from tools.local_api_gateway import LocalApiGateway  # noqa: PLC0415
+
+    with part("api"):
+        gateway = LocalApiGateway(invoke, sam_template.api_routes(), set(api_keys), port=port)
+        gateway.start()
+        stack.callback(in_part("api", gateway.stop, "the API Gateway"))
+        logger.info("API Gateway on %s", gateway.url)
+    return gateway.url
+
+
+def start_booking_api(
+    stack: ExitStack,
+    api_keys: Iterable[str],
+    *,
+    port: int = 0,
+    concurrency: int = 1,
+    overrides: dict[str, str] | None = None,
+) -> str:
+    """`booking_api` in `concurrency` warm containers behind the local API Gateway, stopped with the stack; the
+    gateway's base URL. Without `overrides` the containers run in this process's environment."""
+    function = local_function(
+        stack, "BookingApiFunction", BOOKING_API_HANDLER, part_name="api", concurrency=concurrency, overrides=overrides
+    )
+    return api_gateway(stack, function.invoke, api_keys, port=port)
+
+
 @dataclass
 class Running:
     api_url: str
@@ -445,33 +475,3 @@ def start_refresh_worker(stack: ExitStack, queues: Any, function: Callable[[str,
 
 
 # ---------------------------------------------------------------- end of refresh queue
-
-
-def api_gateway(stack: ExitStack, invoke: Callable[[Any], Any], api_keys: Iterable[str], *, port: int = 0) -> str:
-    """`[api]`: the local API Gateway with template.yaml's routes in front of `invoke`, on `port` (0: a free one),
-    stopped with the stack; its base URL."""
-    from tools import sam_template  # noqa: PLC0415
-    from tools.local_api_gateway import LocalApiGateway  # noqa: PLC0415
-
-    with part("api"):
-        gateway = LocalApiGateway(invoke, sam_template.api_routes(), set(api_keys), port=port)
-        gateway.start()
-        stack.callback(in_part("api", gateway.stop, "the API Gateway"))
-        logger.info("API Gateway on %s", gateway.url)
-    return gateway.url
-
-
-def start_booking_api(
-    stack: ExitStack,
-    api_keys: Iterable[str],
-    *,
-    port: int = 0,
-    concurrency: int = 1,
-    overrides: dict[str, str] | None = None,
-) -> str:
-    """`booking_api` in `concurrency` warm containers behind the local API Gateway, stopped with the stack; the
-    gateway's base URL. Without `overrides` the containers run in this process's environment."""
-    function = local_function(
-        stack, "BookingApiFunction", BOOKING_API_HANDLER, part_name="api", concurrency=concurrency, overrides=overrides
-    )
-    return api_gateway(stack, function.invoke, api_keys, port=port)

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHILD = """
 import json, sys
 from functions.booking_api.app import lambda_handler
-from tests.integration.api_events import LambdaContext, api_event
+from tests.api_events import LambdaContext, api_event
 
 print("sdk at init", "aws_xray_sdk" in sys.modules, flush=True)
 for method, path, body in json.loads(sys.argv[1]):
