@@ -22,7 +22,7 @@ ROOT := $(dir $(abspath $(firstword $(MAKEFILE_LIST))))
 
 export PYTHONPATH := $(CURDIR)/layers/shared:$(CURDIR)
 
-.PHONY: venv test test-pgbouncer lint lock security migrate dev bench soak openapi redrive sam-validate sam-build clean
+.PHONY: venv test test-unit test-integration test-slow test-e2e test-infra test-pgbouncer lint lock security migrate dev bench soak openapi redrive sam-validate sam-build clean
 
 $(STAMP): requirements-dev.txt layers/shared/requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11+ is required (PYTHON=$(PYTHON))" >&2; exit 1; }
@@ -34,15 +34,33 @@ $(STAMP): requirements-dev.txt layers/shared/requirements.txt
 
 venv: $(STAMP)
 
-test: $(STAMP)  ## run the tests (embedded PostgreSQL unless DATABASE_URL is set)
+test: $(STAMP)  ## run every tier of tests (embedded PostgreSQL unless DATABASE_URL is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The integration tests again with the code under test behind PgBouncer in transaction mode (tools/pgbouncer.py), as
-# behind RDS Proxy in AWS; needs Debian's pgbouncer and a PostgreSQL server reachable over TCP.
+# One target per tier, by cost: each tier is a folder under tests/, and its tests carry its marker (pyproject.toml)
+# for -m selections across tiers, e.g. PYTEST_ARGS="-m 'not slow'".
+test-unit: $(STAMP)  ## the pure code: no database, no sockets (under 10 s)
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: $(STAMP)  ## the code against PostgreSQL, moto and the ResMan double
+	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+
+test-slow: $(STAMP)  ## fuzzing, the short soak, the benchmarks, database restarts
+	$(BIN)/python -m pytest tests/slow $(PYTEST_ARGS)
+
+test-e2e: $(STAMP)  ## `make dev` started, used and stopped as a newcomer would
+	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
+
+test-infra: $(STAMP)  ## the SAM template's promises
+	$(BIN)/python -m pytest tests/infra $(PYTEST_ARGS)
+
+# The tests that reach the database through the code under test (integration and slow) again, behind PgBouncer in
+# transaction mode (tools/pgbouncer.py), as behind RDS Proxy in AWS; needs Debian's pgbouncer and a PostgreSQL server
+# reachable over TCP.
 PGBOUNCER_BACKEND ?= postgresql://postgres@127.0.0.1:5432/postgres
-test-pgbouncer: $(STAMP)  ## the integration tests behind PgBouncer (transaction mode, small pool)
+test-pgbouncer: $(STAMP)  ## the integration and slow tests behind PgBouncer (transaction mode, small pool)
 	DATABASE_URL="$(PGBOUNCER_BACKEND)" DB_PREPARE_THRESHOLD=off $(BIN)/python -m tools.pgbouncer \
-		--backend "$(PGBOUNCER_BACKEND)" -- $(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+		--backend "$(PGBOUNCER_BACKEND)" -- $(BIN)/python -m pytest tests/integration tests/slow $(PYTEST_ARGS)
 
 lint: $(STAMP)  ## ruff and mypy --strict
 	$(BIN)/ruff check .

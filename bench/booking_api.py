@@ -173,7 +173,7 @@ class Bench:
         from psycopg.rows import dict_row
 
         from functions.booking_api.app import lambda_handler
-        from tests.integration.api_events import LambdaContext, api_event
+        from tests.api_events import LambdaContext, api_event
 
         context = LambdaContext()
         start_day = self.today + timedelta(days=1)
@@ -234,7 +234,7 @@ class Bench:
         }
 
     def _booking_event(self, rng: random.Random) -> dict[str, Any]:
-        from tests.integration.api_events import api_event
+        from tests.api_events import api_event
 
         index = rng.randrange(self.properties)
         day = self.today + timedelta(days=rng.randint(2, CACHE_DAYS - 1))
@@ -254,7 +254,7 @@ class Bench:
         from psycopg.types.json import Jsonb
 
         from functions.booking_api.app import lambda_handler
-        from tests.integration.api_events import LambdaContext
+        from tests.api_events import LambdaContext
 
         context = LambdaContext()
         self.seed += 1
@@ -305,7 +305,7 @@ class Bench:
         """Availability (7 days) with no live hold and with `live` live holds, each read aimed at a property holding
         one in its window; then POST /holds through the handler. The holds are deleted afterwards."""
         from functions.booking_api.app import lambda_handler
-        from tests.integration.api_events import LambdaContext, api_event
+        from tests.api_events import LambdaContext, api_event
 
         context = LambdaContext()
         start_day = self.today + timedelta(days=1)
@@ -379,7 +379,7 @@ class Bench:
 
     def throughput(self, workers: int = 4, seconds: float = 5.0) -> dict[str, float]:
         from functions.booking_api.app import lambda_handler
-        from tests.integration.api_events import LambdaContext
+        from tests.api_events import LambdaContext
         from tour_booking import db
 
         self.seed += 1

@@ -465,11 +465,8 @@ class LocalApi:
 @contextlib.contextmanager
 def local_api(database_url: str, api_concurrency: int, queue: bool = True) -> Iterator[LocalApi]:
     """moto's SQS server with the sync queues, and the API Gateway in front of `booking_api` containers."""
-    from tools import sam_template
-    from tools.local_api_gateway import LocalApiGateway
-    from tools.local_lambda import LocalFunction
+    from tools import local_stack
     from tools.local_sqs import MOTO_AWS_ENVIRONMENT, create_sync_queues, sqs_client
-    from tour_booking import db
 
     aws = {
         **MOTO_AWS_ENVIRONMENT,
@@ -489,19 +486,7 @@ def local_api(database_url: str, api_concurrency: int, queue: bool = True) -> It
         else:
             queue_settings = {"SYNC_QUEUE_URL": ""}
         stack.enter_context(_environment({"DATABASE_URL": database_url, **queue_settings}))
-        function = LocalFunction(
-            "BookingApiFunction",
-            "functions.booking_api.app:lambda_handler",
-            part="api",
-            timeout_seconds=float(sam_template.function_setting("BookingApiFunction", "Timeout") or 10),
-            concurrency=api_concurrency,
-            on_container_exit=db.close,
-        )
-        stack.callback(function.stop)
-        gateway = LocalApiGateway(function.invoke, sam_template.api_routes(), {API_KEY}, port=0)
-        gateway.start()
-        stack.callback(gateway.stop)
-        yield LocalApi(gateway.url, reader)
+        yield LocalApi(local_stack.start_booking_api(stack, {API_KEY}, concurrency=api_concurrency), reader)
 
 
 def _schedule(index: int) -> dict[str, Any]:

@@ -30,7 +30,7 @@ def main() -> None:
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
     from bench.cache_refresh import _seed
     from bench.database import scratch_database
-    from tests.integration.cache_refresh_fixtures import ConcurrencyProbe
+    from tests.fakes import ConcurrencyProbe
     from tools.local_sqs import MOTO_AWS_ENVIRONMENT, LocalSqsServer, create_refresh_queues, sqs_client
     from tour_booking import db
     from tour_booking.refresh import refresh_queue

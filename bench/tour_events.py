@@ -30,7 +30,7 @@ class _AcceptingBus:
 
 def _bookings(bench: Bench, samples: int, rounds: int = 10) -> dict[str, list[float]]:
     from functions.booking_api.app import lambda_handler
-    from tests.integration.api_events import LambdaContext
+    from tests.api_events import LambdaContext
 
     context = LambdaContext()
     rng = random.Random(7)  # noqa: S311 - benchmark data

@@ -9,8 +9,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.integration.api_events import call
-from tests.integration.api_fixtures import future_slot, new_conversation, new_property, schedule_body, tour_body
+from tests.api_events import call
+from tests.builders import future_slot, new_conversation, new_property, schedule_body, tour_body
 
 SQL_META = ["'; DROP TABLE tour_booking_sync; --", '" OR 1=1 --', "\\x00\\'", "$$; SELECT pg_sleep(5); $$", "%s %(x)s"]
 

@@ -10,10 +10,8 @@ from typing import Any
 from icalendar import Calendar
 
 from functions.booking_api.app import lambda_handler
-from tests.integration.api_events import LambdaContext, api_event, call
-from tests.integration.api_fixtures import future_slot, new_conversation, new_property, sqs_queue, tour_body
-
-__all__ = ["sqs_queue"]
+from tests.api_events import LambdaContext, api_event, call
+from tests.builders import future_slot, new_conversation, new_property, tour_body
 
 
 def calendar_of(tour_id: str) -> tuple[int, dict[str, Any], str]:

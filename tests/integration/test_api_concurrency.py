@@ -11,8 +11,8 @@ from typing import Any
 
 import psycopg
 
-from tests.integration.api_events import ApiAnswer, call
-from tests.integration.api_fixtures import future_slot, local_date, new_conversation, new_property, tour_body
+from tests.api_events import ApiAnswer, call
+from tests.builders import future_slot, local_date, new_conversation, new_property, tour_body
 from tour_booking import db
 
 

@@ -10,22 +10,19 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.integration.api_events import call
-from tests.integration.api_fixtures import (
+from tests.api_events import call
+from tests.builders import (
     future_slot,
     local_date,
     new_conversation,
     new_property,
     queued_messages,
     schedule_body,
-    sqs_queue,
     start_has_passed,
     tour_body,
 )
 from tour_booking import db
 from tour_booking.settings import get_settings
-
-__all__ = ["sqs_queue"]
 
 ERROR_KEYS = {"code", "message", "details"}
 

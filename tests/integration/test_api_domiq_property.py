@@ -9,9 +9,9 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from tests.api_events import call
+from tests.builders import schedule_body
 from tests.database import SQL_DIR, pooled, scratch_database
-from tests.integration.api_events import call
-from tests.integration.api_fixtures import schedule_body
 from tour_booking import db
 from tour_booking.db.migrations import apply_migrations
 from tour_booking.settings import get_settings

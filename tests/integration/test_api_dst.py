@@ -11,8 +11,8 @@ from datetime import UTC, date, datetime, timedelta
 import psycopg
 import pytest
 
-from tests.integration.api_events import call
-from tests.integration.api_fixtures import ALL_DAYS, new_conversation, new_property, tour_body
+from tests.api_events import call
+from tests.builders import ALL_DAYS, new_conversation, new_property, tour_body
 
 NIGHT = {day: [["00:00", "04:00"]] for day in ALL_DAYS}
 

@@ -10,8 +10,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.integration.api_events import call
-from tests.integration.api_fixtures import future_slot, new_conversation, new_property, schedule_body, tour_body
+from tests.api_events import call
+from tests.builders import future_slot, new_conversation, new_property, schedule_body, tour_body
 from tour_booking.db import schedules_repository
 
 EXTREME_INSTANTS = [

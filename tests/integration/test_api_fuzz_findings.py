@@ -9,11 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.integration.api_fixtures import sqs_queue
-from tests.integration.gateway_fixtures import KEY, gateway_url
+from tests.api_events import KEY
 from tour_booking.api.models import ErrorResponse
-
-__all__ = ["gateway_url", "sqs_queue"]
 
 OPENAPI = json.loads((Path(__file__).resolve().parents[2] / "openapi.json").read_text(encoding="utf-8"))
 UNKNOWN = "6f1e3c1a-2b7d-4c59-9a0e-5d8f7b2c4e10"

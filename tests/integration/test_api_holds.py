@@ -12,8 +12,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.integration.api_events import ApiAnswer, call
-from tests.integration.api_fixtures import future_slot, new_conversation, new_property, tour_body
+from tests.api_events import ApiAnswer, call
+from tests.builders import future_slot, new_conversation, new_property, tour_body
 from tour_booking.api.models import CreateHoldRequest, Hold
 from tour_booking.booking import holds_service
 from tour_booking.domain.enums import TourType

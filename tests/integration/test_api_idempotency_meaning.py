@@ -8,8 +8,8 @@ from typing import Any
 
 import psycopg
 
-from tests.integration.api_events import call
-from tests.integration.api_fixtures import future_slot, new_conversation, new_property, tour_body
+from tests.api_events import call
+from tests.builders import future_slot, new_conversation, new_property, tour_body
 
 ZONE = "America/Chicago"
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from tests.integration.api_events import call
-from tests.integration.api_fixtures import future_slot, new_conversation, new_property, tour_body
+from tests.api_events import call
+from tests.builders import future_slot, new_conversation, new_property, tour_body
 from tools.openapi import document, render
 from tour_booking.api.models import ErrorResponse, SuccessRates, TourPage, TourScheduleBody
 from tour_booking.domain.availability import Availability

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from tests.integration import cache_refresh_fixtures as refresh_fixtures
-from tests.integration.api_events import call
-from tests.integration.api_fixtures import future_slot, new_conversation, new_property, start_has_passed, tour_body
-from tests.integration.cache_refresh_fixtures import FakeEvent, FakeProspect, FakeResMan, add_tour, tour_row
+from tests import builders
+from tests.api_events import call
+from tests.builders import add_tour, future_slot, new_conversation, new_property, start_has_passed, tour_body, tour_row
+from tests.fakes import FakeEvent, FakeProspect, FakeResMan
 from tour_booking.refresh.resman_refresh import refresh_all
 
 
@@ -60,8 +60,8 @@ NOW = datetime(2026, 12, 1, 14, 0, tzinfo=UTC)  # 09:00 in New York
 
 def test_the_refresh_completes_a_tour_only_once_it_has_started(clean_db: str) -> None:
     # given a tour three days ahead whose ResMan prospect already carries a Show dated at the appointment
-    property_id = refresh_fixtures.new_property(clean_db)
-    _, resman_property = refresh_fixtures.resman_ids(clean_db, property_id)
+    property_id = builders.refresh_property(clean_db)
+    _, resman_property = builders.resman_ids(clean_db, property_id)
     start = NOW + timedelta(days=3, hours=1)
     tour_id = add_tour(clean_db, property_id, start, resman_prospect_id="P1", resman_appointment_id="A1")
     source = FakeResMan()
@@ -83,7 +83,7 @@ def test_the_refresh_completes_a_tour_only_once_it_has_started(clean_db: str) ->
 
 def test_the_refresh_marks_no_show_only_after_the_start_and_grace(clean_db: str) -> None:
     # given a tour that has not started yet and nothing about it in ResMan
-    property_id = refresh_fixtures.new_property(clean_db)
+    property_id = builders.refresh_property(clean_db)
     tour_id = add_tour(clean_db, property_id, NOW + timedelta(hours=1), resman_prospect_id="P1")
     # when refreshes run before the start and within the grace, then it stays scheduled
     for now in (NOW, NOW + timedelta(hours=2)):

@@ -7,8 +7,8 @@ from typing import Any
 
 import psycopg
 
-from tests.integration.api_events import call
-from tests.integration.api_fixtures import future_slot, new_conversation, new_property, tour_body
+from tests.api_events import call
+from tests.builders import future_slot, new_conversation, new_property, tour_body
 
 
 def _page(query: str, cursor: str | None) -> dict[str, Any]:

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 
-from tests.integration.api_events import call
-from tests.integration.api_fixtures import future_slot, new_conversation, new_property, schedule_body, tour_body
+from tests.api_events import call
+from tests.builders import future_slot, new_conversation, new_property, schedule_body, tour_body
 from tour_booking import db
 from tour_booking.db import availability_cache_repository, occupancy_repository, schedules_repository
 from tour_booking.domain.schedule import TourSchedule

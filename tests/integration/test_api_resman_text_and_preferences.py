@@ -8,8 +8,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.integration.api_events import call
-from tests.integration.api_fixtures import future_slot, new_conversation, new_property, schedule_body, tour_body
+from tests.api_events import call
+from tests.builders import future_slot, new_conversation, new_property, schedule_body, tour_body
 
 PREFERENCES = {"move_in_date": "2027-06-01", "bedrooms": 2, "max_rent": 1850.5, "comment": "a quiet unit, a dog"}
 

@@ -7,8 +7,8 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.integration.api_events import call
-from tests.integration.api_fixtures import future_slot, new_conversation, new_property, tour_body
+from tests.api_events import call
+from tests.builders import future_slot, new_conversation, new_property, tour_body
 from tour_booking import db
 
 

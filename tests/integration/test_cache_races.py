@@ -16,16 +16,9 @@ from typing import Any
 
 import psycopg
 
+from tests.api_events import call
 from tests.booking_invariants import CACHED_REMAINING
-from tests.integration.api_events import call
-from tests.integration.api_fixtures import (
-    future_slot,
-    local_date,
-    new_conversation,
-    new_property,
-    schedule_body,
-    tour_body,
-)
+from tests.builders import future_slot, local_date, new_conversation, new_property, schedule_body, tour_body
 from tour_booking import db
 from tour_booking.domain.schedule import TourSchedule
 from tour_booking.refresh.resman_refresh import refresh_all, refresh_property

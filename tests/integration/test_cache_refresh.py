@@ -8,17 +8,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.integration.cache_refresh_fixtures import (
-    FakeEvent,
-    FakeProspect,
-    FakeResMan,
-    add_tour,
-    cached_days,
-    new_property,
-    resman_ids,
-    tour_row,
-    watermark,
-)
+from tests.builders import add_tour, cached_days, refresh_property, resman_ids, tour_row, watermark
+from tests.fakes import FakeEvent, FakeProspect, FakeResMan
 from tour_booking.refresh.resman_refresh import refresh_all
 from tour_booking.settings import get_settings
 
@@ -46,7 +37,7 @@ def slot(days: dict[date, list[dict[str, Any]]], start: datetime) -> dict[str, A
 
 def test_refresh_caches_the_horizon_counts_tours_and_drops_past_days(clean_db: str) -> None:
     # given a property with one tour tomorrow 10:00 and a stale cached day from last week
-    property_id = new_property(clean_db)
+    property_id = refresh_property(clean_db)
     add_tour(clean_db, property_id, TOMORROW_10)
     with psycopg.connect(clean_db, autocommit=True) as conn:
         conn.execute(
@@ -70,8 +61,8 @@ def test_refresh_caches_the_horizon_counts_tours_and_drops_past_days(clean_db: s
 
 def test_blackout_day_and_zero_capacity(clean_db: str) -> None:
     # given a property blacked out on Dec 3 and another with zero capacity
-    blacked = new_property(clean_db, blackouts=[{"start_date": "2026-12-03", "end_date": "2026-12-03"}])
-    closed = new_property(clean_db, capacity=0)
+    blacked = refresh_property(clean_db, blackouts=[{"start_date": "2026-12-03", "end_date": "2026-12-03"}])
+    closed = refresh_property(clean_db, capacity=0)
     # when
     refresh_all(FakeResMan(), now=NOW)
     # then the blackout day is cached empty, its neighbours are not; zero capacity leaves nothing to book
@@ -96,7 +87,7 @@ def test_blackout_day_and_zero_capacity(clean_db: str) -> None:
 )
 def test_dst_weeks(clean_db: str, zone: str, day: date, expected: list[str]) -> None:
     # given night-time hours across the switch and a tour at the UTC instant of the last slot
-    property_id = new_property(clean_db, timezone=zone, weekly_hours={"sun": [["01:00", "04:00"]]})
+    property_id = refresh_property(clean_db, timezone=zone, weekly_hours={"sun": [["01:00", "04:00"]]})
     last = datetime.fromisoformat(f"{day.isoformat()}T{expected[-1]}")
     add_tour(clean_db, property_id, last.astimezone(UTC))
     now = datetime.combine(day - timedelta(days=3), datetime.min.time(), tzinfo=UTC)
@@ -110,7 +101,7 @@ def test_dst_weeks(clean_db: str, zone: str, day: date, expected: list[str]) -> 
 
 def test_outcomes_from_resman_do_not_queue_a_sync(clean_db: str) -> None:
     # given three synced tours yesterday-ish and their ResMan prospects: Show, Cancel, lost
-    property_id = new_property(clean_db)
+    property_id = refresh_property(clean_db)
     _, resman_property = resman_ids(clean_db, property_id)
     start = NOW - timedelta(hours=3)
     synced = {"sync_status": "success", "version": 2, "synced_version": 2}
@@ -154,7 +145,7 @@ def test_outcomes_from_resman_do_not_queue_a_sync(clean_db: str) -> None:
 
 def test_no_show_after_the_grace_only(clean_db: str) -> None:
     # given a tour 3 hours ago and one 1 hour ago, neither shown nor cancelled in ResMan
-    property_id = new_property(clean_db)
+    property_id = refresh_property(clean_db)
     past_grace = add_tour(clean_db, property_id, NOW - timedelta(hours=3), resman_prospect_id="P1")
     within_grace = add_tour(clean_db, property_id, NOW - timedelta(hours=1), resman_prospect_id="P2")
     # when
@@ -168,7 +159,7 @@ def test_no_show_after_the_grace_only(clean_db: str) -> None:
 
 def test_no_no_show_while_resman_cannot_be_read(clean_db: str) -> None:
     # given a tour past the grace at a property whose ResMan answers errors (a Show may be waiting there)
-    property_id = new_property(clean_db)
+    property_id = refresh_property(clean_db)
     tour_id = add_tour(clean_db, property_id, NOW - timedelta(hours=3), resman_prospect_id="P1")
     source = FakeResMan(failing={resman_ids(clean_db, property_id)[1]})
     # when
@@ -181,7 +172,7 @@ def test_no_no_show_while_resman_cannot_be_read(clean_db: str) -> None:
 
 def test_staff_booked_appointment_blocks_its_slot(clean_db: str) -> None:
     # given a capacity-1 property whose staff booked tomorrow 10:00 directly in ResMan
-    property_id = new_property(clean_db, capacity=1)
+    property_id = refresh_property(clean_db, capacity=1)
     _, resman_property = resman_ids(clean_db, property_id)
     source = FakeResMan()
     staff = FakeProspect("WALKIN", NOW - timedelta(hours=1), [FakeEvent("Appointment", TOMORROW_10, "E1")])
@@ -205,7 +196,7 @@ def test_staff_booked_appointment_blocks_its_slot(clean_db: str) -> None:
 
 def test_cached_slots_follow_bookings_between_refreshes_and_keep_staff_appointments(clean_db: str) -> None:
     # given a refreshed capacity-2 property with a staff appointment tomorrow 10:00
-    property_id = new_property(clean_db)
+    property_id = refresh_property(clean_db)
     source = FakeResMan()
     source.add(
         resman_ids(clean_db, property_id)[1],
@@ -229,7 +220,7 @@ def test_watermark_advances_with_overlap_and_resumes_after_a_failure_mid_run(
     monkeypatch.setenv("REFRESH_WINDOW_LOOKAHEAD_MINUTES", "0")  # windows end at our now, to count them below
     get_settings.cache_clear()
     # given a property read up to 2 hours ago, and a ResMan that finds windows over 30 minutes too wide
-    property_id = new_property(clean_db)
+    property_id = refresh_property(clean_db)
     _, resman_property = resman_ids(clean_db, property_id)
     since = NOW - timedelta(hours=2)
     with psycopg.connect(clean_db, autocommit=True) as conn:
@@ -279,7 +270,7 @@ def test_watermark_advances_with_overlap_and_resumes_after_a_failure_mid_run(
 
 def test_an_immediate_rerun_changes_nothing(clean_db: str) -> None:
     # given a refreshed property with tours, outcomes and a staff appointment
-    property_id = new_property(clean_db)
+    property_id = refresh_property(clean_db)
     _, resman_property = resman_ids(clean_db, property_id)
     add_tour(clean_db, property_id, TOMORROW_10)
     add_tour(clean_db, property_id, NOW - timedelta(hours=5), resman_prospect_id="P9")
@@ -311,7 +302,7 @@ def test_an_immediate_rerun_changes_nothing(clean_db: str) -> None:
 
 def test_a_failing_property_does_not_stop_the_others(clean_db: str) -> None:
     # given five properties, one of whose ResMan answers errors, and tours past the grace at each
-    properties = [new_property(clean_db) for _ in range(5)]
+    properties = [refresh_property(clean_db) for _ in range(5)]
     tours = [add_tour(clean_db, p, NOW - timedelta(hours=3)) for p in properties]
     broken = properties[2]
     source = FakeResMan(failing={resman_ids(clean_db, broken)[1]})
@@ -337,7 +328,7 @@ def test_the_handler_refreshes_everything_then_raises_when_a_property_failed(
     monkeypatch.setattr(app.metrics.provider, "namespace", "TourBooking")
 
     # given two properties, one of whose ResMan answers errors
-    good, bad = new_property(clean_db), new_property(clean_db)
+    good, bad = refresh_property(clean_db), refresh_property(clean_db)
     source = FakeResMan(failing={resman_ids(clean_db, bad)[1]})
     event = {"detail-type": "Scheduled Event", "source": "aws.events", "detail": {}}
     context = LambdaContext("tour-booking-cache-refresh-test", 1024, 300)
@@ -363,7 +354,7 @@ def test_a_booking_racing_a_refresh_is_not_overwritten(clean_db: str, monkeypatc
     real_days_json = slot_layouts.days_json
 
     # given a cached property, and a refresh that pauses after counting the tours, before writing the days
-    property_id = new_property(clean_db, capacity=4)
+    property_id = refresh_property(clean_db, capacity=4)
     refresh_all(FakeResMan(), now=NOW)
     with psycopg.connect(clean_db, autocommit=True, row_factory=psycopg.rows.dict_row) as conn:
         schedule = get_schedule(conn, property_id)
@@ -394,7 +385,7 @@ def test_a_change_stamped_by_a_resman_clock_ahead_of_ours_is_read_and_the_waterm
     clean_db: str,
 ) -> None:
     # given ResMan's clock an hour ahead: a Show logged "in our future"
-    property_id = new_property(clean_db)
+    property_id = refresh_property(clean_db)
     _, resman_property = resman_ids(clean_db, property_id)
     start = NOW - timedelta(hours=1)
     tour_id = add_tour(clean_db, property_id, start, resman_prospect_id="P1", resman_appointment_id="A1")

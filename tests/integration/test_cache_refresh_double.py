@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
-from tests.integration.cache_refresh_fixtures import add_tour, cached_days, new_property, tour_row, watermark
+from tests.builders import add_tour, cached_days, refresh_property, tour_row, watermark
 from tools.local_lambda import LambdaContext
 from tools.resman_double import DoubleHandle, Fault, start_double
 from tour_booking.resman.client import get_resman_client
@@ -51,7 +51,7 @@ def refresh() -> dict[str, Any]:
 def property_in_double(url: str, double: DoubleHandle, **overrides: Any) -> tuple[uuid.UUID, str]:
     resman_property = str(uuid.uuid4())
     double.state.add_property(ACCOUNT, resman_property)
-    return new_property(
+    return refresh_property(
         url, resman_account_id=ACCOUNT, resman_property_id=resman_property, **overrides
     ), resman_property
 
@@ -128,7 +128,7 @@ def test_a_property_whose_resman_fails_does_not_stop_the_others(clean_db: str, d
     # given two properties known to ResMan and one ResMan refuses (no access to it)
     good, good_resman = property_in_double(clean_db, double)
     other, _ = property_in_double(clean_db, double)
-    refused = new_property(clean_db, resman_account_id=ACCOUNT)
+    refused = refresh_property(clean_db, resman_account_id=ACCOUNT)
     start = next_local_ten()
     double.state.add_staff_appointment(ACCOUNT, good_resman, start)
     # when the refresh runs

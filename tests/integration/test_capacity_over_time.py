@@ -13,16 +13,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.integration.api_events import call
-from tests.integration.api_fixtures import (
-    ALL_DAYS,
-    future_slot,
-    local_date,
-    new_conversation,
-    new_property,
-    schedule_body,
-    tour_body,
-)
+from tests.api_events import call
+from tests.builders import ALL_DAYS, future_slot, local_date, new_conversation, new_property, schedule_body, tour_body
 
 HOURLY = {day: [["09:00", "17:00"]] for day in ALL_DAYS}
 HALF_PAST = {day: [["09:30", "17:30"]] for day in ALL_DAYS}

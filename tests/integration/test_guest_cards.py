@@ -12,19 +12,15 @@ from typing import Any
 import pytest
 
 from functions.resman_sync.app import lambda_handler
-from tests.integration.api_events import LambdaContext
-from tests.integration.api_fixtures import sqs_queue
-from tests.integration.resman_fixtures import (
+from tests.api_events import LambdaContext
+from tests.builders import (
     ACCOUNT,
     RESMAN_PROPERTY,
     add_tour,
     appointments,
     change_tour,
-    client,
-    double,
-    new_property,
-    resman_env,
     sqs_event,
+    synced_property,
     tour_row,
 )
 from tools.resman_double import DoubleHandle
@@ -34,7 +30,6 @@ from tour_booking.resman.client import ResManClient
 from tour_booking.resman.refresh_adapter import ResManProspectSource
 from tour_booking.settings import get_settings
 
-__all__ = ["client", "double", "resman_env", "sqs_queue"]
 pytestmark = pytest.mark.usefixtures("resman_env")
 START = datetime.now(UTC).replace(microsecond=0, second=0, minute=0) + timedelta(days=5)
 SHARED_PHONE = "+1 (312) 555-0177"
@@ -78,7 +73,7 @@ def test_two_people_sharing_a_phone_get_two_cards(
 ) -> None:
     # given Kim synced to her own card, then Lee (another email, the same parent's phone) and Sam Nguyen (Kim's
     # sibling: the same last name and phone, another email)
-    prop = new_property(clean_db)
+    prop = synced_property(clean_db)
     kim = add_tour(
         clean_db,
         prop,
@@ -129,7 +124,7 @@ def test_a_phone_only_booking_with_the_same_last_name_finds_the_card_without_ema
     # when Ana books with her phone, her last name spelled without the accent, and an email of hers
     tour = add_tour(
         clean_db,
-        new_property(clean_db),
+        synced_property(clean_db),
         START,
         {"first_name": "Ana", "last_name": "PENA", "email": "ana@example.com", "phone": "+13125550188"},
     )
@@ -152,7 +147,7 @@ def test_staff_corrections_survive_a_new_booking_and_the_chat_details_go_to_comm
     clean_db: str, double: DoubleHandle, client: ResManClient
 ) -> None:
     # given a synced tour whose card staff then corrected (last name and phone)
-    prop = new_property(clean_db)
+    prop = synced_property(clean_db)
     chat = {"first_name": "Jon", "last_name": "Smyth", "email": "jon@example.com", "phone": "+1 312 555 0100"}
     first = add_tour(clean_db, prop, START, chat)
     assert handle(client, (first, 1)) == []
@@ -197,7 +192,10 @@ def test_a_returning_lost_prospect_is_reactivated_and_the_refresh_keeps_the_tour
     control(double, "outcome", {"prospect_id": old.prospect_id, "outcome": "lost"})
     # when she books again and the tour syncs
     tour = add_tour(
-        clean_db, new_property(clean_db), START, {"first_name": "Rae", "last_name": "Moss", "email": "rae@example.com"}
+        clean_db,
+        synced_property(clean_db),
+        START,
+        {"first_name": "Rae", "last_name": "Moss", "email": "rae@example.com"},
     )
     assert handle(client, (tour, 1)) == []
     # then the card is active again: a ReActivate logged just before the new appointment
@@ -219,7 +217,7 @@ def test_a_reactivation_after_a_tour_cancels_it_the_card_was_lost_in_between(
     clean_db: str, double: DoubleHandle, client: ResManClient
 ) -> None:
     # given a synced tour whose card staff marked lost, unseen by any refresh, then a new tour on that card
-    prop = new_property(clean_db)
+    prop = synced_property(clean_db)
     who = {"first_name": "Ivo", "last_name": "Berg", "email": "ivo@example.com"}
     first = add_tour(clean_db, prop, START, who)
     assert handle(client, (first, 1)) == []
@@ -242,7 +240,10 @@ def test_the_reactivate_event_type_is_configurable_and_a_card_left_lost_fails_th
     monkeypatch.setenv("RESMAN_REACTIVATE_EVENT_TYPE", "Revive")
     get_settings.cache_clear()
     tour = add_tour(
-        clean_db, new_property(clean_db), START, {"first_name": "Ola", "last_name": "Nor", "email": "ola@example.com"}
+        clean_db,
+        synced_property(clean_db),
+        START,
+        {"first_name": "Ola", "last_name": "Nor", "email": "ola@example.com"},
     )
     # when the tour syncs
     assert handle(client, (tour, 1)) == []
@@ -269,7 +270,7 @@ def test_of_several_cards_with_the_email_an_active_one_wins_then_the_oldest(
     older = double.state.add_card(ACCOUNT, RESMAN_PROPERTY, first_name="Eve", last_name="Park", email="EVE@example.com")
     double.state.add_card(ACCOUNT, RESMAN_PROPERTY, first_name="Eve", last_name="Park", email="eve@example.com")
     assert int(lost.prospect_id) < int(older.prospect_id)
-    prop = new_property(clean_db)
+    prop = synced_property(clean_db)
     who = {"first_name": "Eve", "last_name": "Park", "email": "eve@example.com"}
     # when two of her tours sync, one after the other
     first = add_tour(clean_db, prop, START, who)
@@ -303,7 +304,7 @@ def test_preferences_reach_the_card_and_a_change_syncs_without_touching_the_appo
 ) -> None:
     # given a tour with preferences, synced
     prefs = {"move_in_date": "2027-06-01", "bedrooms": 2, "max_rent": 1850.0, "comment": "a quiet unit"}
-    tour = add_tour(clean_db, new_property(clean_db), START, preferences=json.dumps(prefs))
+    tour = add_tour(clean_db, synced_property(clean_db), START, preferences=json.dumps(prefs))
     assert handle(client, (tour, 1)) == []
     card_id = tour_row(clean_db, tour)["resman_prospect_id"]
     card = double.state.prospect(card_id)
@@ -351,11 +352,11 @@ def test_deleting_a_conversation_still_cancels_its_active_future_tours_in_resman
 ) -> None:
     import psycopg
 
-    from tests.integration.api_fixtures import queued_messages
+    from tests.builders import queued_messages
     from tour_booking.sync.resman_sync import sweep_pending
 
     # given one conversation with a synced future tour, a future tour whose sync never ran, a cancelled tour
-    prop = new_property(clean_db)
+    prop = synced_property(clean_db)
     who = {"first_name": "Dee", "last_name": "Lane", "email": "dee@example.com"}
     synced = add_tour(clean_db, prop, START, who)
     assert handle(client, (synced, 1)) == []
@@ -394,7 +395,7 @@ def test_a_refresh_then_cancels_the_deleted_tour_in_the_cache_too(
     clean_db: str, double: DoubleHandle, client: ResManClient
 ) -> None:
     # given a synced future tour of a conversation DomIQ deleted, and its tombstone synced
-    tour = add_tour(clean_db, new_property(clean_db), START)
+    tour = add_tour(clean_db, synced_property(clean_db), START)
     assert handle(client, (tour, 1)) == []
     import psycopg
 

@@ -8,12 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.integration.local_sqs_fixtures import sqs_url
 from tools.local_lambda import LocalFunction
 from tools.local_sqs import SyncQueues, create_sync_queues, sqs_client
 from tools.local_sqs_poller import LocalSqsPoller, failed_message_ids
-
-__all__ = ["sqs_url"]  # a fixture
 
 
 @pytest.fixture

@@ -13,35 +13,10 @@ import pytest
 
 from functions.booking_api.app import lambda_handler as booking_api
 from functions.resman_sync.app import lambda_handler as resman_sync
-from tests.integration.api_events import LambdaContext, api_event, call
-from tests.integration.api_fixtures import future_slot, new_conversation, schedule_body, sqs_queue, tour_body
-from tests.integration.resman_fixtures import ACCOUNT, RESMAN_PROPERTY, double, resman_env
+from tests.api_events import LambdaContext, api_event, call
+from tests.builders import ACCOUNT, RESMAN_PROPERTY, future_slot, new_conversation, schedule_body, tour_body
+from tests.integration.private_details import NOTES, PREFERENCES, PROSPECT, SECRETS
 from tools.resman_double import DoubleHandle
-
-__all__ = ["double", "resman_env", "sqs_queue"]  # fixtures used by name
-
-PROSPECT = {
-    "first_name": "Zebulon",
-    "last_name": "Quixotesque",
-    "email": "zeb.quixotesque@example.org",
-    "phone": "+1 (555) 013-4242",
-}
-# What the prospect told the chat (the guest card's preferences) and staff's notes: personal too.
-NOTES = "Plinkerton gate code 8841"
-PREFERENCES = {"move_in_date": "2027-06-01", "bedrooms": 2, "max_rent": 1999.0, "comment": "wants the Marzipanic loft"}
-# What would betray the prospect, however a log line spelled it.
-SECRETS = [
-    "Zebulon",
-    "Quixotesque",
-    "zeb.quixotesque",
-    "013-4242",
-    "5550134242",
-    "0134242",
-    "Plinkerton",
-    "gate code 8841",
-    "Marzipanic",
-    "Wrongname",
-]
 
 
 def _sqs_records(client: Any) -> dict[str, Any]:

@@ -13,23 +13,14 @@ import psycopg
 import pytest
 
 from functions.resman_sync.app import lambda_handler
-from tests.integration.api_events import LambdaContext
-from tests.integration.resman_fixtures import (
-    add_tour,
-    appointments,
-    client,
-    double,
-    new_property,
-    resman_env,
-    sqs_event,
-)
+from tests.api_events import LambdaContext
+from tests.builders import add_tour, appointments, sqs_event, synced_property
 from tools.resman_double import DoubleHandle, Fault
 from tour_booking import db
 from tour_booking.domain.errors import DatabaseUnavailableError
 from tour_booking.resman.client import get_resman_client
 from tour_booking.settings import get_settings
 
-__all__ = ["client", "double", "resman_env"]
 pytestmark = pytest.mark.usefixtures("resman_env")
 CONTAINERS = 6
 START = datetime.now(ZoneInfo("America/Chicago")).replace(minute=0, second=0, microsecond=0) + timedelta(days=3)
@@ -78,7 +69,7 @@ def test_six_containers_delivering_one_message_make_one_card_and_one_appointment
     clean_db: str, double: DoubleHandle
 ) -> None:
     # given a new prospect's tour and a slow ResMan, so the deliveries overlap
-    tour = add_tour(clean_db, new_property(clean_db), START)
+    tour = add_tour(clean_db, synced_property(clean_db), START)
     double.state.add_fault(Fault("latency", seconds=0.3))
     event = sqs_event((tour, 1))
 
@@ -96,7 +87,7 @@ def test_six_containers_delivering_one_message_make_one_card_and_one_appointment
 def test_six_tours_of_one_new_prospect_synced_at_once_share_one_card(clean_db: str, double: DoubleHandle) -> None:
     # given six tours booked by one new prospect (same email and phone)
     prospect = {"first_name": "Kim", "last_name": "Nguyen", "email": "kim@example.com", "phone": "+1 312 555 0144"}
-    property_id = new_property(clean_db)
+    property_id = synced_property(clean_db)
     tours = [add_tour(clean_db, property_id, START + timedelta(hours=i), prospect) for i in range(CONTAINERS)]
     double.state.add_fault(Fault("latency", seconds=0.2))
 
@@ -115,7 +106,7 @@ def test_a_crashed_containers_claim_expires_by_itself(
     clean_db: str, double: DoubleHandle, app_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given a tour whose claim a container took and never released (it crashed)
-    tour = add_tour(clean_db, new_property(clean_db), START)
+    tour = add_tour(clean_db, synced_property(clean_db), START)
     with psycopg.connect(clean_db, autocommit=True) as conn:
         conn.execute(
             b"INSERT INTO sync_claim (key, holder, expires_at) VALUES (%s, %s, now() + interval '1 second')",

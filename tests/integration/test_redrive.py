@@ -10,11 +10,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from tests.integration.local_sqs_fixtures import sqs_url
 from tools import redrive
 from tools.local_sqs import SyncQueues, create_sync_queues, sqs_client
-
-__all__ = ["sqs_url"]  # a fixture
 
 
 @pytest.fixture

@@ -11,15 +11,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.cache_refresh_fixtures import (
-    ConcurrencyProbe,
-    FakeResMan,
-    cached_days,
-    new_property,
-    resman_ids,
-    watermark,
-)
-from tests.integration.local_sqs_fixtures import sqs_url  # noqa: F401 - the fixture
+from tests.builders import cached_days, refresh_property, resman_ids, watermark
+from tests.fakes import ConcurrencyProbe, FakeResMan
 from tools.local_lambda import LambdaContext
 from tools.local_sqs import SyncQueues, create_refresh_queues, sqs_client
 from tools.local_sqs_poller import LocalSqsPoller
@@ -28,7 +21,7 @@ from tour_booking.settings import get_settings
 
 
 @pytest.fixture
-def queues(sqs_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[SyncQueues]:  # noqa: F811
+def queues(sqs_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[SyncQueues]:
     for name, value in {
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "testing",
@@ -90,9 +83,9 @@ def test_the_schedule_queues_batches_per_account_and_the_worker_refreshes_them(
     clean_db: str, queues: SyncQueues
 ) -> None:
     # given 5 properties of ResMan account 401, 3 of account 402 and 2 without ResMan
-    a = [new_property(clean_db, resman_account_id="401") for _ in range(5)]
-    b = [new_property(clean_db, resman_account_id="402") for _ in range(3)]
-    local = [new_property(clean_db, resman_account_id=None, resman_property_id=None) for _ in range(2)]
+    a = [refresh_property(clean_db, resman_account_id="401") for _ in range(5)]
+    b = [refresh_property(clean_db, resman_account_id="402") for _ in range(3)]
+    local = [refresh_property(clean_db, resman_account_id=None, resman_property_id=None) for _ in range(2)]
 
     # when the schedule runs
     queued = _schedule()
@@ -125,8 +118,11 @@ def test_the_schedule_queues_batches_per_account_and_the_worker_refreshes_them(
 
 def test_a_failed_property_fails_its_message_only_and_the_retry_completes_it(clean_db: str, queues: SyncQueues) -> None:
     # given account 401 with two properties (one batch) whose first answers errors, and account 402 with one
-    failing, healthy = new_property(clean_db, resman_account_id="401"), new_property(clean_db, resman_account_id="401")
-    other = new_property(clean_db, resman_account_id="402")
+    failing, healthy = (
+        refresh_property(clean_db, resman_account_id="401"),
+        refresh_property(clean_db, resman_account_id="401"),
+    )
+    other = refresh_property(clean_db, resman_account_id="402")
     resman = FakeResMan(failing={resman_ids(clean_db, failing)[1]})
     _schedule()
 

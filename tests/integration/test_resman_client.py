@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.integration.resman_fixtures import ACCOUNT, RESMAN_PROPERTY, SOURCE, client, double, resman_env
+from tests.builders import ACCOUNT, RESMAN_PROPERTY, SOURCE
 from tools.resman_double import DoubleHandle, Fault
 from tour_booking.domain.guest_card import CardPost, EventPost
 from tour_booking.resman.client import ResManClient, load_credentials
@@ -20,8 +20,6 @@ from tour_booking.resman.errors import (
     ResManWindowTooWideError,
 )
 from tour_booking.settings import Settings, get_settings
-
-__all__ = ["client", "double", "resman_env"]
 
 SEARCH = "MITS/SearchProspects"
 POST = "MITS/PostLeadManagement4_0"

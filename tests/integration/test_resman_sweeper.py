@@ -10,12 +10,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from functions.resman_sync.app import lambda_handler
-from tests.integration.api_events import LambdaContext
-from tests.integration.api_fixtures import queued_messages, sqs_queue
-from tests.integration.resman_fixtures import add_tour, change_tour, new_property, tour_row
+from tests.api_events import LambdaContext
+from tests.builders import add_tour, change_tour, queued_messages, synced_property, tour_row
 from tour_booking.sync.resman_sync import sweep_pending
 
-__all__ = ["sqs_queue"]
 START = datetime(2027, 3, 20, 11, 0, tzinfo=ZoneInfo("America/Chicago"))
 
 
@@ -28,7 +26,7 @@ def _metrics_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_tours_pending_longer_than_the_age_are_sent_again(sqs_queue: Any, clean_db: str) -> None:
     # given a pending tour, a synced one and a failed one
-    prop = new_property(clean_db)
+    prop = synced_property(clean_db)
     pending = add_tour(clean_db, prop, START)
     version = change_tour(clean_db, pending, staff_notes="gate code at the desk")
     synced = add_tour(clean_db, prop, START, sync_status="success", synced_version=1)
@@ -43,7 +41,7 @@ def test_tours_pending_longer_than_the_age_are_sent_again(sqs_queue: Any, clean_
 
 def test_a_recent_pending_tour_is_left_to_its_own_message(sqs_queue: Any, clean_db: str) -> None:
     # given a tour booked a moment ago
-    add_tour(clean_db, new_property(clean_db), START)
+    add_tour(clean_db, synced_property(clean_db), START)
     # when the sweeper runs now
     report = sweep_pending()
     # then nothing is sent (its own message is still on its way)
@@ -53,7 +51,7 @@ def test_a_recent_pending_tour_is_left_to_its_own_message(sqs_queue: Any, clean_
 
 def test_a_swept_tour_waits_a_full_age_before_the_next_sweep(sqs_queue: Any, clean_db: str) -> None:
     # given a pending tour swept once
-    add_tour(clean_db, new_property(clean_db), START)
+    add_tour(clean_db, synced_property(clean_db), START)
     assert sweep_pending(now=datetime.now(UTC) + timedelta(seconds=301)).sent == 1
     # when the next sweep runs a moment later (its clock still past the first age)
     later = sweep_pending(now=datetime.now(UTC) + timedelta(seconds=290))

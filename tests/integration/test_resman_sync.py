@@ -12,18 +12,15 @@ import psycopg
 import pytest
 
 from functions.resman_sync.app import lambda_handler
-from tests.integration.api_events import LambdaContext
-from tests.integration.resman_fixtures import (
+from tests.api_events import LambdaContext
+from tests.builders import (
     ACCOUNT,
     RESMAN_PROPERTY,
     add_tour,
     appointments,
     change_tour,
-    client,
-    double,
-    new_property,
-    resman_env,
     sqs_event,
+    synced_property,
     tour_row,
 )
 from tools.resman_double import DoubleHandle, Fault
@@ -32,7 +29,6 @@ from tour_booking.resman.client import ResManClient
 from tour_booking.resman.sync_adapter import ResManSyncAdapter
 from tour_booking.sync.resman_sync import sync_tour
 
-__all__ = ["client", "double", "resman_env"]
 pytestmark = pytest.mark.usefixtures("resman_env")
 CHICAGO = ZoneInfo("America/Chicago")
 START = datetime(2027, 3, 14, 10, 30, tzinfo=CHICAGO)  # the day US clocks spring forward: CDT, UTC-5
@@ -53,7 +49,7 @@ def test_happy_path_creates_one_card_with_the_appointment_in_utc(
     # given a new tour of a property on ResMan
     tour = add_tour(
         clean_db,
-        new_property(clean_db),
+        synced_property(clean_db),
         START,
         {"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "phone": "+1 312 555 0101"},
     )
@@ -77,7 +73,7 @@ def test_the_same_message_ten_times_gives_one_card_and_one_appointment(
     clean_db: str, double: DoubleHandle, client: ResManClient
 ) -> None:
     # given a tour
-    tour = add_tour(clean_db, new_property(clean_db), START)
+    tour = add_tour(clean_db, synced_property(clean_db), START)
     # when its message arrives ten times: five in one batch, then five more one by one
     assert handle(sqs_event(*[(tour, 1)] * 5), client) == []
     for _ in range(5):
@@ -90,7 +86,7 @@ def test_the_same_message_ten_times_gives_one_card_and_one_appointment(
 
 def test_a_reschedule_moves_the_same_appointment(clean_db: str, double: DoubleHandle, client: ResManClient) -> None:
     # given a synced tour
-    tour = add_tour(clean_db, new_property(clean_db), START)
+    tour = add_tour(clean_db, synced_property(clean_db), START)
     assert handle(sqs_event((tour, 1)), client) == []
     first_id = tour_row(clean_db, tour)["resman_appointment_id"]
     # when it is rescheduled and the new and the late old message arrive in reverse order
@@ -105,7 +101,7 @@ def test_a_reschedule_moves_the_same_appointment(clean_db: str, double: DoubleHa
 
 def test_a_cancel_posts_a_cancel_event(clean_db: str, double: DoubleHandle, client: ResManClient) -> None:
     # given a synced tour
-    tour = add_tour(clean_db, new_property(clean_db), START)
+    tour = add_tour(clean_db, synced_property(clean_db), START)
     assert handle(sqs_event((tour, 1)), client) == []
     # when it is cancelled (twice delivered)
     version = change_tour(clean_db, tour, status="cancelled")
@@ -121,7 +117,7 @@ def test_a_cancel_before_the_create_was_synced_creates_nothing(
     clean_db: str, double: DoubleHandle, client: ResManClient
 ) -> None:
     # given a tour cancelled before its first sync ran
-    tour = add_tour(clean_db, new_property(clean_db), START)
+    tour = add_tour(clean_db, synced_property(clean_db), START)
     version = change_tour(clean_db, tour, status="cancelled")
     # when the create's and the cancel's messages arrive
     assert handle(sqs_event((tour, 1), (tour, version)), client) == []
@@ -141,7 +137,7 @@ def test_a_prospect_already_in_resman_is_reused(clean_db: str, double: DoubleHan
     by_phone, _ = double.state.add_staff_appointment(
         ACCOUNT, RESMAN_PROPERTY, START - timedelta(days=3), last_name="TURING", phone="(312) 555-0199"
     )
-    prop = new_property(clean_db)
+    prop = synced_property(clean_db)
     email_tour = add_tour(
         clean_db, prop, START, {"first_name": "Grace", "last_name": "Hopper", "email": "GRACE@example.com"}
     )
@@ -181,7 +177,7 @@ def test_transient_faults_end_in_success_without_duplicates(
     clean_db: str, double: DoubleHandle, client: ResManClient, fault: Fault
 ) -> None:
     # given a tour and ResMan failing transiently on every method
-    tour = add_tour(clean_db, new_property(clean_db), START)
+    tour = add_tour(clean_db, synced_property(clean_db), START)
     double.state.add_fault(Fault(**{**fault.__dict__, "method": "*"}))
     # when SQS delivers its message until it is acknowledged
     event = sqs_event((tour, 1))
@@ -198,8 +194,8 @@ def test_a_transient_failure_fails_the_message_and_keeps_the_tour_pending(
     clean_db: str, double: DoubleHandle, client: ResManClient
 ) -> None:
     # given ResMan down, and a batch with its tour and one of a property that never calls ResMan
-    tour = add_tour(clean_db, new_property(clean_db), START)
-    other = add_tour(clean_db, new_property(clean_db, resman=False), START)
+    tour = add_tour(clean_db, synced_property(clean_db), START)
+    other = add_tour(clean_db, synced_property(clean_db, resman=False), START)
     double.state.add_fault(Fault("http_503"))
     # when the batch is handled
     event = sqs_event((tour, 1), (other, 1))
@@ -225,7 +221,7 @@ def test_a_permanent_error_ends_failed_with_its_reason(
     clean_db: str, double: DoubleHandle, client: ResManClient, kind: str, reason: str
 ) -> None:
     # given ResMan refusing the post
-    tour = add_tour(clean_db, new_property(clean_db), START)
+    tour = add_tour(clean_db, synced_property(clean_db), START)
     double.state.add_fault(Fault(kind, method="MITS/PostLeadManagement4_0"))
     # when the message is handled
     failures = handle(sqs_event((tour, 1)), client)
@@ -241,7 +237,7 @@ def test_a_failed_tour_stays_failed_on_a_duplicate_message_until_it_is_set_pendi
     clean_db: str, double: DoubleHandle, client: ResManClient
 ) -> None:
     # given a tour ResMan refused once (its message acknowledged, the tour failed)
-    tour = add_tour(clean_db, new_property(clean_db), START)
+    tour = add_tour(clean_db, synced_property(clean_db), START)
     double.state.add_fault(Fault("status_failed", method="MITS/PostLeadManagement4_0", times=1))
     assert handle(sqs_event((tour, 1)), client) == []
     calls = len(double.state.requests())
@@ -264,7 +260,7 @@ def test_a_property_without_resman_ids_fails_the_tour(
     clean_db: str, double: DoubleHandle, client: ResManClient
 ) -> None:
     # given a tour of a property that has no ResMan ids
-    tour = add_tour(clean_db, new_property(clean_db, resman=False), START)
+    tour = add_tour(clean_db, synced_property(clean_db, resman=False), START)
     # when it syncs
     assert handle(sqs_event((tour, 1)), client) == []
     # then it fails with the reason, without a call to ResMan
@@ -278,7 +274,7 @@ def test_two_concurrent_syncs_of_one_tour_post_it_once(
     clean_db: str, double: DoubleHandle, client: ResManClient
 ) -> None:
     # given a tour and a slow ResMan, so two syncs would overlap
-    tour = add_tour(clean_db, new_property(clean_db), START)
+    tour = add_tour(clean_db, synced_property(clean_db), START)
     double.state.add_fault(Fault("latency", seconds=0.2))
     results: list[str] = []
     barrier = threading.Barrier(3)
@@ -306,7 +302,7 @@ def test_200_tours_with_30_percent_transient_faults_all_end_success_without_dupl
     clean_db: str, double: DoubleHandle, client: ResManClient
 ) -> None:
     # given 200 tours (some sharing a prospect) and ResMan failing 30% of calls, some after acting
-    prop = new_property(clean_db)
+    prop = synced_property(clean_db)
     emails = [f"p{i % 150}@example.com" for i in range(200)]
     tours = [
         add_tour(
@@ -350,7 +346,7 @@ def test_200_tours_with_30_percent_transient_faults_all_end_success_without_dupl
 
 def test_a_completed_tour_gets_one_show_event(clean_db: str, double: DoubleHandle, client: ResManClient) -> None:
     # given two synced tours, one of which staff already marked shown in ResMan
-    prop = new_property(clean_db)
+    prop = synced_property(clean_db)
     ours, staffs = add_tour(clean_db, prop, START), add_tour(clean_db, prop, START)
     assert handle(sqs_event((ours, 1), (staffs, 1)), client) == []
     double.state.set_now(START + timedelta(minutes=5))
@@ -371,7 +367,7 @@ def test_two_tours_of_one_new_prospect_synced_at_once_share_one_card(
 ) -> None:
     # given two new prospects booking two tours each (one of them gave only a phone: the phone and last name
     # rule), and a slow ResMan so syncs overlap
-    prop = new_property(clean_db)
+    prop = synced_property(clean_db)
     lin = {"first_name": "Lin", "last_name": "Wu", "email": "lin@example.com", "phone": "+1 312 555 0142"}
     bo = {"first_name": "Bo", "last_name": "Chen", "phone": "+1 312 555 0143"}
     by_email = [add_tour(clean_db, prop, START + timedelta(hours=h), lin) for h in range(2)]
@@ -397,7 +393,7 @@ def test_missing_credentials_retry_the_message_instead_of_failing_the_tour(
     from tour_booking.settings import get_settings
 
     unconfigured = ResManClient(get_settings().model_copy(update={"resman_api_key": None}))
-    tour = add_tour(clean_db, new_property(clean_db), START)
+    tour = add_tour(clean_db, synced_property(clean_db), START)
     # when the message is handled
     event = sqs_event((tour, 1))
     failures = handle(event, unconfigured)

@@ -21,7 +21,7 @@ import psycopg
 from snapshot_restore_py import get_after_restore, get_before_snapshot
 
 from functions.booking_api.app import lambda_handler  # init
-from tests.integration.api_events import LambdaContext, api_event
+from tests.api_events import LambdaContext, api_event
 from tour_booking import db
 
 report = {"booking_loaded_at_init": "tour_booking.booking.booking_service" in sys.modules}

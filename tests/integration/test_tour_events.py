@@ -19,26 +19,16 @@ import psycopg
 import pytest
 
 from functions.event_publisher.app import lambda_handler
-from tests.integration import cache_refresh_fixtures as refresh_fixtures
-from tests.integration.api_events import LambdaContext, call
-from tests.integration.api_fixtures import future_slot, new_conversation, new_property, sqs_queue, tour_body
-from tests.integration.cache_refresh_fixtures import FakeEvent, FakeProspect, FakeResMan
-from tests.integration.event_fixtures import (
-    BusProbe,
-    PublisherKilled,
-    RecordingBus,
-    details,
-    event_bus,
-    expire_leases,
-    outbox,
-    tour_events,
-)
+from tests import builders
+from tests.api_events import LambdaContext, call
+from tests.builders import future_slot, new_conversation, new_property, tour_body
+from tests.fakes import FakeEvent, FakeProspect, FakeResMan
+from tests.integration.buses import BusProbe, PublisherKilled, RecordingBus, details, expire_leases, outbox, tour_events
 from tour_booking import db
 from tour_booking.domain.tour_events import DETAIL_TYPES
 from tour_booking.events.event_publisher import publish_pending
 from tour_booking.refresh.resman_refresh import refresh_all
 
-__all__ = ["event_bus", "sqs_queue"]
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "events"
 COMMON = {
     "event_id",
@@ -136,11 +126,11 @@ def test_each_change_emits_its_event_in_version_order(clean_db: str, event_bus: 
 
 def _events_of_many_tours(clean_db: str, tours: int) -> list[str]:
     """`tours` tours with three events each (booked, rescheduled, cancelled), written straight in SQL."""
-    property_id = refresh_fixtures.new_property(clean_db, capacity=100)
+    property_id = builders.refresh_property(clean_db, capacity=100)
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=5)
     ids = []
     for index in range(tours):
-        tour_id = refresh_fixtures.add_tour(clean_db, property_id, start + timedelta(hours=index % 3))
+        tour_id = builders.add_tour(clean_db, property_id, start + timedelta(hours=index % 3))
         with psycopg.connect(clean_db, autocommit=True) as conn:
             conn.execute(
                 "UPDATE tour_booking_sync SET scheduled_datetime = scheduled_datetime + interval '1 day', "
@@ -312,12 +302,12 @@ def test_reminders_fall_due_once_and_never_for_cancelled_or_late_booked_tours(
     clean_db: str, event_bus: BusProbe
 ) -> None:
     # given tours three days ahead (one of them cancelled) and one booked 10 hours before its start
-    property_id = refresh_fixtures.new_property(clean_db, capacity=10)
+    property_id = builders.refresh_property(clean_db, capacity=10)
     now = datetime.now(UTC)
     start = now.replace(second=0, microsecond=0) + timedelta(days=3)
-    early = refresh_fixtures.add_tour(clean_db, property_id, start)
-    cancelled = refresh_fixtures.add_tour(clean_db, property_id, start)
-    late = refresh_fixtures.add_tour(clean_db, property_id, now.replace(second=0, microsecond=0) + timedelta(hours=10))
+    early = builders.add_tour(clean_db, property_id, start)
+    cancelled = builders.add_tour(clean_db, property_id, start)
+    late = builders.add_tour(clean_db, property_id, now.replace(second=0, microsecond=0) + timedelta(hours=10))
     with psycopg.connect(clean_db, autocommit=True) as conn:
         conn.execute("UPDATE tour_booking_sync SET status = 'cancelled' WHERE id = %s", (cancelled,))
     bus = RecordingBus(event_bus.events)
@@ -344,9 +334,9 @@ def test_reminders_fall_due_once_and_never_for_cancelled_or_late_booked_tours(
 
 def test_a_reschedule_rearms_the_reminders(clean_db: str, event_bus: BusProbe) -> None:
     # given a tour whose 24-hour reminder went out
-    property_id = refresh_fixtures.new_property(clean_db, capacity=10)
+    property_id = builders.refresh_property(clean_db, capacity=10)
     start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=3)
-    tour = refresh_fixtures.add_tour(clean_db, property_id, start)
+    tour = builders.add_tour(clean_db, property_id, start)
     bus = RecordingBus(event_bus.events)
     publish_pending(bus, now=start - timedelta(minutes=1439))
     assert _reminders(bus) == [(str(tour), 1440)]
@@ -374,12 +364,12 @@ def test_refresh_outcomes_emit_completed_cancelled_and_no_show_with_their_origin
     clean_db: str, event_bus: BusProbe
 ) -> None:
     # given tours of a ResMan property: one whose prospect showed, one staff cancelled, one nobody heard of
-    property_id = refresh_fixtures.new_property(clean_db)
-    _, resman_property = refresh_fixtures.resman_ids(clean_db, property_id)
+    property_id = builders.refresh_property(clean_db)
+    _, resman_property = builders.resman_ids(clean_db, property_id)
     start = NOW - timedelta(hours=3)
-    shown = refresh_fixtures.add_tour(clean_db, property_id, start, resman_prospect_id="P1", resman_appointment_id="A1")
-    missed = refresh_fixtures.add_tour(clean_db, property_id, start, resman_prospect_id="P2")
-    cancelled = refresh_fixtures.add_tour(
+    shown = builders.add_tour(clean_db, property_id, start, resman_prospect_id="P1", resman_appointment_id="A1")
+    missed = builders.add_tour(clean_db, property_id, start, resman_prospect_id="P2")
+    cancelled = builders.add_tour(
         clean_db, property_id, NOW - timedelta(hours=1), resman_prospect_id="P3", resman_appointment_id="A3"
     )
     source = FakeResMan()
@@ -417,12 +407,12 @@ def test_refresh_outcomes_emit_completed_cancelled_and_no_show_with_their_origin
 
 
 def test_a_sync_that_fails_for_good_emits_tour_sync_failed(clean_db: str, event_bus: BusProbe) -> None:
-    from tests.integration import resman_fixtures
+    from tests import builders
     from tour_booking.sync.resman_sync import sync_tour
 
     # given a tour of a property without ResMan ids (a permanent failure, no ResMan call)
-    tour = resman_fixtures.add_tour(
-        clean_db, resman_fixtures.new_property(clean_db, resman=False), datetime.now(UTC) + timedelta(days=2)
+    tour = builders.add_tour(
+        clean_db, builders.synced_property(clean_db, resman=False), datetime.now(UTC) + timedelta(days=2)
     )
     # when it syncs (twice: a duplicate message) and the publisher runs
     assert sync_tour(tour, 1, client=None).result == "failed"  # type: ignore[arg-type]

@@ -21,15 +21,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.integration.api_fixtures import future_slot, new_conversation, schedule_body, tour_body
-from tests.integration.test_observability_and_privacy import PROSPECT, SECRETS
+from tests.builders import future_slot, new_conversation, schedule_body, tour_body
+from tests.integration.private_details import PROSPECT, SECRETS
 
 ROOT = Path(__file__).resolve().parents[2]
 
 CHILD = """
 import json, sys
 from functions.booking_api.app import lambda_handler
-from tests.integration.api_events import LambdaContext, api_event
+from tests.api_events import LambdaContext, api_event
 
 print("sdk at init", "aws_xray_sdk" in sys.modules, flush=True)
 for method, path, body in json.loads(sys.argv[1]):

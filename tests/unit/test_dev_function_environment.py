@@ -7,11 +7,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from typing import Any
 
-from tools import dev, sam_template
+from tools import local_stack, sam_template
 from tour_booking.resman.client import get_resman_client
 from tour_booking.settings import get_settings
 
-OVERRIDES = dev.local_overrides(
+OVERRIDES = local_stack.local_overrides(
     "postgresql://127.0.0.1:1/local",
     "http://127.0.0.1:1",
     "http://127.0.0.1:1/123456789012/tour-booking-sync",
@@ -58,7 +58,7 @@ def test_the_sync_sees_the_templates_resman_limits_and_the_refresh_its_own() -> 
     get_settings.cache_clear()
     get_resman_client.cache_clear()
     with ExitStack() as stack:
-        sync = dev.local_function(
+        sync = local_stack.local_function(
             stack,
             "ResmanSyncFunction",
             _what_the_function_sees,
@@ -66,7 +66,7 @@ def test_the_sync_sees_the_templates_resman_limits_and_the_refresh_its_own() -> 
             concurrency=1,
             overrides=OVERRIDES,
         )
-        refresh = dev.local_function(
+        refresh = local_stack.local_function(
             stack,
             "CacheRefreshFunction",
             _what_the_function_sees,

@@ -26,10 +26,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.integration.api_fixtures import future_slot, new_conversation, schedule_body, sqs_queue, tour_body
-from tests.integration.gateway_fixtures import KEY, gateway_url
-
-__all__ = ["gateway_url", "sqs_queue"]
+from tests.api_events import KEY
+from tests.builders import future_slot, new_conversation, schedule_body, tour_body
 
 OPENAPI = Path(__file__).resolve().parents[2] / "openapi.json"
 EXAMPLES_PER_OPERATION_AND_MODE = 40

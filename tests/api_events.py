@@ -1,5 +1,5 @@
 """API Gateway REST proxy events shaped like `sam local generate-event apigateway aws-proxy`, a Lambda
-context, and a call helper for the booking API's handler."""
+context, a call helper for the booking API's handler, and the key of the tests' local API Gateway."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+# The only API key the `gateway_url` fixture's local API Gateway accepts.
+KEY = "fuzz-api-key"
 
 RESOURCES = {
     ("properties", "availability"): "/properties/{property_id}/availability",

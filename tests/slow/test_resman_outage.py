@@ -23,9 +23,8 @@ import pytest
 from psycopg.rows import dict_row
 
 from functions.resman_sync.app import lambda_handler
-from tests.integration.api_events import LambdaContext, call
-from tests.integration.api_fixtures import ALL_DAYS, future_slot, new_conversation, schedule_body, tour_body
-from tests.integration.resman_fixtures import SOURCE, appointments
+from tests.api_events import LambdaContext, call
+from tests.builders import ALL_DAYS, SOURCE, appointments, future_slot, new_conversation, schedule_body, tour_body
 from tools import redrive
 from tools.local_sqs import LocalSqsServer, SyncQueues, create_sync_queues, sqs_client
 from tools.local_sqs_poller import LocalSqsPoller

@@ -6,8 +6,8 @@ from __future__ import annotations
 import psycopg
 
 from bench import load_mix
-from tests.integration.api_events import call
-from tests.integration.api_fixtures import future_slot, new_conversation, new_property, tour_body
+from tests.api_events import call
+from tests.builders import future_slot, new_conversation, new_property, tour_body
 
 
 def test_a_short_mixed_load_overbooks_nothing_loses_nothing_and_keeps_the_cache_true(clean_db: str) -> None:

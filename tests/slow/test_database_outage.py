@@ -16,29 +16,20 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.api_events import call
+from tests.builders import future_slot, local_date, new_conversation, new_property, tour_body
 from tests.database import SQL_DIR
-from tests.integration.api_events import call
-from tests.integration.api_fixtures import (
-    future_slot,
-    local_date,
-    new_conversation,
-    new_property,
-    sqs_queue,
-    tour_body,
-)
-from tests.integration.booking_load import (
+from tests.slow.booking_load import (
     Containers,
     LoadPlan,
     assert_contract_answers,
     assert_database_matches_answers,
 )
-from tests.integration.commit_cutting_proxy import commit_cutting_proxy
-from tests.integration.restartable_postgres import RestartablePostgres, restartable_postgres
+from tests.slow.commit_cutting_proxy import commit_cutting_proxy
+from tests.slow.restartable_postgres import RestartablePostgres, restartable_postgres
 from tour_booking import db
 from tour_booking.db.migrations import apply_migrations
 from tour_booking.settings import get_settings
-
-__all__ = ["sqs_queue"]
 
 CONNECT_TIMEOUT_SECONDS = 2
 STATEMENT_TIMEOUT_MS = 3000

@@ -1,23 +1,17 @@
-"""Fixtures of the tour events tests: a moto EventBridge bus whose rule feeds an SQS queue (what the bus delivered),
-and buses that record, refuse or die mid-batch around it."""
+"""The buses of the tour events tests: the probe of the `event_bus` fixture's moto bus (whose rule feeds an SQS queue,
+what the bus delivered), and buses that record, refuse or die mid-batch around it; the outbox read back."""
 
 from __future__ import annotations
 
 import json
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-import pytest
 from psycopg.rows import dict_row
-
-from tour_booking.events import event_publisher
-from tour_booking.settings import get_settings
-
-BUS = "tour-booking-events-test"
 
 
 @dataclass
@@ -39,25 +33,6 @@ class BusProbe:
             for message in messages:
                 received.append(json.loads(message["Body"]))
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-
-
-@pytest.fixture
-def event_bus(sqs_queue: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[BusProbe]:
-    """EVENT_BUS_NAME on moto (inside sqs_queue's mock), every `tour-booking` event routed to a queue."""
-    import boto3
-
-    events = boto3.client("events", region_name="us-east-1")
-    events.create_event_bus(Name=BUS)
-    queue_url = sqs_queue.create_queue(QueueName="tour-events-delivered")["QueueUrl"]
-    arn = sqs_queue.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="to-domiq", EventBusName=BUS, EventPattern=json.dumps({"source": ["tour-booking"]}))
-    events.put_targets(Rule="to-domiq", EventBusName=BUS, Targets=[{"Id": "delivered", "Arn": arn}])
-    monkeypatch.setenv("EVENT_BUS_NAME", BUS)
-    get_settings.cache_clear()
-    event_publisher.eventbridge.cache_clear()
-    yield BusProbe(events, sqs_queue, queue_url)
-    get_settings.cache_clear()
-    event_publisher.eventbridge.cache_clear()
 
 
 class PublisherKilled(BaseException):

@@ -23,9 +23,9 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
+from tests.api_events import ApiAnswer, call
 from tests.booking_invariants import CACHED_REMAINING, OVERBOOKED
-from tests.integration.api_events import ApiAnswer, call
-from tests.integration.api_fixtures import queued_messages, tour_body
+from tests.builders import queued_messages, tour_body
 from tour_booking import db
 
 RETRY_PAUSE_SECONDS = 0.05
