@@ -22,7 +22,7 @@ def active_future_tours(conn: Connection, property_id: UUID, after: datetime) ->
     """Active tours of a property starting after `after`: id, tour_type, scheduled_datetime, scheduled_end."""
     return conn.execute(
         b"SELECT id, tour_type, scheduled_datetime, scheduled_end FROM tour_booking_sync "
-        b"WHERE property_id = %s AND status IN ('scheduled', 'confirmed') AND scheduled_datetime > %s "
+        b"WHERE property_id = %s AND tour_is_active(status) AND scheduled_datetime > %s "
         b"ORDER BY scheduled_datetime, id",
         (property_id, after),
     ).fetchall()
@@ -166,7 +166,7 @@ def tours_for_outcomes(
     return conn.execute(
         b"SELECT id, status, scheduled_datetime, resman_prospect_id, resman_appointment_id FROM tour_booking_sync "
         b"WHERE property_id = %(p)s AND (resman_prospect_id = ANY(%(prospects)s) "
-        b"OR (status IN ('scheduled', 'confirmed') AND scheduled_datetime < %(due)s::timestamptz))",
+        b"OR (tour_is_active(status) AND scheduled_datetime < %(due)s::timestamptz))",
         {"p": property_id, "prospects": prospect_ids, "due": due_before},
     ).fetchall()
 
@@ -182,7 +182,7 @@ def record_outcomes(conn: Connection, outcomes: dict[UUID, str]) -> list[UUID]:
     rows = conn.execute(
         b"UPDATE tour_booking_sync t SET status = o.status FROM "
         b"(SELECT unnest(%(ids)s::uuid[]) AS id, unnest(%(statuses)s::text[]) AS status) o "
-        b"WHERE t.id = o.id AND t.status IN ('scheduled', 'confirmed') RETURNING t.id",
+        b"WHERE t.id = o.id AND tour_is_active(t.status) RETURNING t.id",
         {"ids": list(outcomes), "statuses": list(outcomes.values())},
     ).fetchall()
     return [row["id"] for row in rows]
