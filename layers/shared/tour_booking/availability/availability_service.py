@@ -25,7 +25,7 @@ from uuid import UUID
 
 from tour_booking import db
 from tour_booking.db import availability_cache_repository, occupancy_repository, schedules_repository, tours_repository
-from tour_booking.domain.availability import Slot
+from tour_booking.domain.availability import Slot, answered_slot, slot_json
 from tour_booking.domain.enums import TourType
 from tour_booking.domain.errors import PropertyNotFoundError, UnknownTimeZoneError
 from tour_booking.domain.schedule import TourSchedule
@@ -55,7 +55,7 @@ def get_availability(
         if row["slots"] is not None:
             cached: list[dict[str, Any]] = json.loads(row["slots"])
             offered = [
-                {"start": s["start"], "end": s["end"], "tour_types": s["tour_types"], "remaining": s["remaining"]}
+                answered_slot(s)
                 for s in cached
                 if s["remaining"] > 0
                 and (wanted_type is None or wanted_type in s["tour_types"])
@@ -63,7 +63,7 @@ def get_availability(
             ]
             last_updated: datetime = row["last_updated"]
         else:
-            offered = [_answer_slot(s) for s in computed[day] if _offered(s, wanted_type, earliest)]
+            offered = [answered_slot(slot_json(s)) for s in computed[day] if _offered(s, wanted_type, earliest)]
             last_updated = now
         slots_text = json.dumps(offered, separators=(",", ":"))
         stale = "true" if last_updated < stale_before else "false"
@@ -76,12 +76,6 @@ def get_availability(
 
 def _offered(slot: Slot, tour_type: str | None, earliest: datetime) -> bool:
     return slot.remaining > 0 and (tour_type is None or tour_type in slot.tour_types) and slot.start >= earliest
-
-
-def _answer_slot(slot: Slot) -> dict[str, Any]:
-    cached = availability_cache_repository.slot_json(slot)
-    del cached["capacity"]
-    return cached
 
 
 def _compute_missing(

@@ -1,9 +1,8 @@
 """The availability cache: the only code that reads or writes `calendar_availability_cache`.
 
-A cached slot is {"start", "end" (ISO 8601 with the property's local offset), "tour_types", "capacity",
-"remaining"}. Triggers on tour_booking_sync and resman_staff_appointment (sql/050, sql/060) keep `remaining` right
-between refreshes: capacity minus the peak occupancy of the slot's period by tours and staff appointments. Holds
-are not stored (one expires without a write): the availability read recounts the slots a live hold overlaps.
+A cached slot is domain.availability.slot_json of its Slot. Triggers on tour_booking_sync and
+resman_staff_appointment (sql/functions/50_cached_slots.sql) keep `remaining` right between refreshes: capacity
+minus the peak occupancy of the slot's period by tours and staff appointments. Holds are not stored (one expires without a write): the availability read recounts the slots a live hold overlaps.
 """
 
 from __future__ import annotations
@@ -17,19 +16,9 @@ from uuid import UUID
 import psycopg
 
 from tour_booking import db
-from tour_booking.domain.availability import Slot
+from tour_booking.domain.availability import Slot, slot_json
 
 Connection = psycopg.Connection[dict[str, Any]]
-
-
-def slot_json(slot: Slot) -> dict[str, Any]:
-    return {
-        "start": slot.start.isoformat(),
-        "end": slot.end.isoformat(),
-        "tour_types": [str(t) for t in slot.tour_types],
-        "capacity": slot.capacity,
-        "remaining": slot.remaining,
-    }
 
 
 def read_days_json(
