@@ -24,7 +24,13 @@ from typing import Any
 from uuid import UUID
 
 from tour_booking import db
-from tour_booking.db import availability_cache_repository, occupancy_repository, schedules_repository, tours_repository
+from tour_booking.db import (
+    availability_cache_repository,
+    availability_read,
+    occupancy_repository,
+    schedules_repository,
+    tours_repository,
+)
 from tour_booking.domain.availability import Slot, answered_slot, slot_json
 from tour_booking.domain.enums import TourType
 from tour_booking.domain.errors import PropertyNotFoundError, UnknownTimeZoneError
@@ -41,7 +47,7 @@ def get_availability(
     now = now or datetime.now(UTC)
     stale_before = now - timedelta(minutes=2 * get_settings().cache_refresh_interval_minutes)
     wanted_type = str(tour_type) if tour_type is not None else None
-    rows = availability_cache_repository.read_available_days(property_id, start_date, days, now)
+    rows = availability_read.read_available_days(property_id, start_date, days, now)
     if not rows:
         raise PropertyNotFoundError(f"property {property_id} has no tour schedule")
     schedule = schedules_repository.schedule_from_row(rows[0])
@@ -124,6 +130,8 @@ def put_schedule(
                 [{"loc": ["body", "timezone"], "type": "timezone_unknown", "msg": "not a time zone of the database"}],
             )
         saved = schedules_repository.put_schedule(conn, property_id, schedule)
+        # The cached days were derived from the old rules; they are recomputed on demand.
+        availability_cache_repository.delete_days(conn, property_id)
         tours = [
             BookedTour(row["id"], row["tour_type"], row["scheduled_datetime"], row["scheduled_end"])
             for row in tours_repository.active_future_tours(conn, property_id, now)

@@ -2,7 +2,7 @@
 only on the schedule and the date, so it is computed once per container with compute_slots itself and kept;
 each run then applies only what moves: today and the horizon, the minimum notice, and the occupancy peaks.
 
-`days_json` gives exactly what availability_cache_repository.upsert_days would store for
+`days_json` gives exactly what availability_cache_repository.insert_missing_days would store for
 compute_slots(schedule, days, booked, now) (tests/unit/test_slot_layouts.py checks it against the real thing).
 """
 
