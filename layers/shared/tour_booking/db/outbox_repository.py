@@ -1,5 +1,5 @@
-"""The tour events' outbox (sql/070): the only code that reads or writes `tour_event_outbox`, `tour_reminder` and
-`tour_reminder_arm`.
+"""The tour events' outbox (sql/070): the only Python that reads or writes `tour_event_outbox`, `tour_reminder`
+and `tour_reminder_arm`.
 
 Rows are written by the trigger on `tour_booking_sync` in the transaction of each change; a writer names its
 origin for its transaction with `set_origin` (transaction-local, safe behind RDS Proxy and PgBouncer). The
