@@ -91,7 +91,7 @@ def _compute_missing(
     horizon_end = today + timedelta(days=schedule.horizon_days)
     with db.transaction() as conn:
         # Locked before counting: a booking committed before the lock is counted, one after it waits and then
-        # corrects the stored day through its trigger (sql/050).
+        # corrects the stored day through its trigger (sql/functions/50_cached_slots.sql).
         occupancy_repository.lock(conn, property_id)
         layout = compute_slots(schedule, missing, {}, now)
         bounds = [(s.start, s.end) for slots in layout.values() for s in slots]
