@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
     checksum TEXT NOT NULL,
     applied_at TIMESTAMPTZ NOT NULL DEFAULT NOW()
 );
-COMMENT ON TABLE schema_migrations IS 'Migration files applied to this database, with the SHA-256 of each';
+COMMENT ON TABLE schema_migrations IS
+    'Migration files applied to this database, with the SHA-256 of each; functions/ is sql/functions/ as last applied';
 """
 
 
@@ -128,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     except (MigrationError, psycopg.Error) as error:
         print(f"migration failed: {error}", file=sys.stderr)
         return 1
-    print(f"applied {len(applied)} migration(s): {', '.join(applied)}" if applied else "schema is up to date")
+    print(f"applied: {', '.join(applied)}" if applied else "schema is up to date")
     return 0
 
 
