@@ -44,12 +44,15 @@ def slot_json(slot: Slot) -> dict[str, Any]:
     }
 
 
-_ANSWERED_FIELDS = tuple(AvailableSlot.model_fields)
-
-
 def answered_slot(cached: Mapping[str, Any]) -> dict[str, Any]:
-    """A slot in the shape of slot_json as the availability answer gives it: AvailableSlot's fields in their order."""
-    return {field: cached[field] for field in _ANSWERED_FIELDS}
+    """A slot in the shape of slot_json as the availability answer gives it: AvailableSlot's fields in their order
+    (written out: the hot path builds one per offered slot, and a loop over the fields costs twice as much)."""
+    return {
+        "start": cached["start"],
+        "end": cached["end"],
+        "tour_types": cached["tour_types"],
+        "remaining": cached["remaining"],
+    }
 
 
 class AvailabilityDay(BaseModel):
