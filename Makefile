@@ -128,8 +128,9 @@ build-SharedLayer:
 
 build-MigrateFunction:
 	cp "$(ROOT)functions/migrate/app.py" "$(ARTIFACTS_DIR)/"
-	mkdir -p "$(ARTIFACTS_DIR)/sql"
+	mkdir -p "$(ARTIFACTS_DIR)/sql/functions"
 	cp "$(ROOT)"sql/*.sql "$(ARTIFACTS_DIR)/sql/"
+	cp "$(ROOT)"sql/functions/*.sql "$(ARTIFACTS_DIR)/sql/functions/"
 
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .pytest_cache .mypy_cache .ruff_cache

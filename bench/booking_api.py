@@ -85,7 +85,7 @@ class Bench:
     def build(self) -> None:
         from psycopg.types.json import Jsonb
 
-        from tour_booking.db.availability_cache_repository import slot_json
+        from tour_booking.domain.availability import slot_json
         from tour_booking.domain.schedule import TourSchedule
         from tour_booking.domain.slots import compute_slots
 

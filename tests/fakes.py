@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from tour_booking.refresh.resman_refresh import WindowTooWideError
+from tour_booking.refresh.prospect_source import WindowTooWideError
 
 
 @dataclass(frozen=True)

@@ -47,10 +47,11 @@ SCHEDULE = TourSchedule.model_validate(
 
 def seed_database(conn: Any) -> None:
     """The demo property, its schedule and the demo conversation (idempotent)."""
-    from tour_booking.db import schedules_repository  # noqa: PLC0415 - the booking API's data access, loaded late
+    from tour_booking.db import availability_cache_repository, schedules_repository  # noqa: PLC0415 - the booking API's data access, loaded late
 
     with conn.transaction():
         schedules_repository.put_schedule(conn, PROPERTY_ID, SCHEDULE)
+        availability_cache_repository.delete_days(conn, PROPERTY_ID)
         conn.execute(
             b"INSERT INTO conversation (id) SELECT %(id)s "
             b"WHERE NOT EXISTS (SELECT 1 FROM conversation WHERE id = %(id)s)",

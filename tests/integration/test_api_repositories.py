@@ -11,6 +11,7 @@ from tests.api_events import call
 from tests.builders import future_slot, new_conversation, new_property, schedule_body, tour_body
 from tour_booking import db
 from tour_booking.db import availability_cache_repository, occupancy_repository, schedules_repository
+from tour_booking.domain.availability import slot_json
 from tour_booking.domain.schedule import TourSchedule
 from tour_booking.domain.slots import compute_slots
 
@@ -27,7 +28,7 @@ def test_put_get_and_list_schedules(clean_db: str) -> None:
         assert schedules_repository.list_active_schedules(conn) == [(property_id, schedule)]
 
 
-def test_upsert_read_and_delete_cached_days(clean_db: str) -> None:
+def test_store_list_and_delete_cached_days(clean_db: str) -> None:
     # given computed slots of three days
     property_id = new_property(capacity=3)
     with db.transaction() as conn:
@@ -35,30 +36,29 @@ def test_upsert_read_and_delete_cached_days(clean_db: str) -> None:
     assert schedule is not None
     days = [date(2027, 1, 5) + timedelta(days=i) for i in range(3)]
     computed = compute_slots(schedule, days, {}, NOW)
-    # when they are upserted twice (the second time with one seat taken), then read back
+    # when they are stored, and stored again (the second time with one seat taken) as days missing from the cache
     with db.transaction() as conn:
-        availability_cache_repository.upsert_days(conn, property_id, computed, NOW)
+        availability_cache_repository.insert_missing_days(conn, property_id, computed, NOW)
         taken = {day: [s.model_copy(update={"remaining": 2}) for s in slots] for day, slots in computed.items()}
-        availability_cache_repository.upsert_days(conn, property_id, taken, NOW + timedelta(minutes=15))
-        read = availability_cache_repository.read_days(conn, property_id, days)
-    # then the latest slots and time are stored, with the property's local offset
-    assert set(read) == set(days)
-    slots, last_updated = read[days[0]]
-    assert last_updated == NOW + timedelta(minutes=15)
-    assert [s.start for s in slots] == [s.start for s in computed[days[0]]]
-    assert {s.remaining for s in slots} == {2}
+        availability_cache_repository.insert_missing_days(conn, property_id, taken, NOW + timedelta(minutes=15))
+        assert availability_cache_repository.cached_dates_between(conn, property_id, days[0], days[-1]) == days
+    # then the first write stands, in the slot's JSON shape with the property's local offset
     with psycopg.connect(clean_db) as plain:
         row = plain.execute(
-            b"SELECT available_slots -> 0 FROM calendar_availability_cache WHERE property_id = %s AND date = %s",
+            b"SELECT available_slots, last_updated FROM calendar_availability_cache "
+            b"WHERE property_id = %s AND date = %s",
             (property_id, days[0]),
         ).fetchone()
     assert row is not None
-    assert set(row[0]) == {"start", "end", "tour_types", "capacity", "remaining"}
-    assert row[0]["start"].endswith("-05:00")
-    # when days before the second are deleted, then only the last two remain
+    assert row[0] == [slot_json(s) for s in computed[days[0]]]
+    assert row[1] == NOW
+    assert row[0][0]["start"].endswith("-05:00")
+    # when days before the second are deleted, then only the last two remain; then none
     with db.transaction() as conn:
         availability_cache_repository.delete_days_before(conn, property_id, days[1])
-        assert set(availability_cache_repository.read_days(conn, property_id, days)) == set(days[1:])
+        assert availability_cache_repository.cached_dates_between(conn, property_id, days[0], days[-1]) == days[1:]
+        availability_cache_repository.delete_days(conn, property_id)
+        assert availability_cache_repository.cached_dates_between(conn, property_id, days[0], days[-1]) == []
 
 
 def test_slot_peaks_count_scheduled_and_confirmed_tours_over_each_slots_period(clean_db: str) -> None:

@@ -10,6 +10,8 @@ import psycopg
 import pytest
 from psycopg import errors
 
+from tour_booking.domain.enums import ACTIVE_STATUSES, TourStatus
+
 pytestmark = pytest.mark.migrations
 
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -187,3 +189,19 @@ def test_zero_capacity_refuses_every_active_tour(conn: Conn) -> None:
     pid, cid = _property(conn, capacity=0), _conversation(conn)
     with pytest.raises(errors.ExclusionViolation):
         _tour(conn, pid, cid)
+
+
+def test_the_database_and_python_agree_on_which_statuses_are_active(conn: Conn) -> None:
+    # every status the table allows, as the SQL rule and the Python constant judge it
+    allowed = [str(status) for status in TourStatus]
+    rows = conn.execute(b"SELECT s, tour_is_active(s) FROM unnest(%s::text[]) AS s", (allowed,)).fetchall()
+    assert {status for status, active in rows if active} == {str(status) for status in ACTIVE_STATUSES}
+
+
+def test_tour_is_active_is_inlined_so_the_partial_index_of_active_tours_serves_it(conn: Conn) -> None:
+    conn.execute(b"SET LOCAL enable_seqscan = off")
+    plan = conn.execute(
+        b"EXPLAIN SELECT id FROM tour_booking_sync "
+        b"WHERE tour_is_active(status) AND tstzrange(scheduled_datetime, scheduled_end) && tstzrange(now(), NULL)"
+    ).fetchall()
+    assert "idx_tour_booking_sync_active_during" in " ".join(row[0] for row in plan)

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from tour_booking.db.availability_cache_repository import slot_json
+from tour_booking.domain.availability import slot_json
 from tour_booking.domain.schedule import TourSchedule
 from tour_booking.domain.slot_layouts import days_json
 from tour_booking.domain.slots import compute_slots

@@ -24,8 +24,14 @@ from typing import Any
 from uuid import UUID
 
 from tour_booking import db
-from tour_booking.db import availability_cache_repository, occupancy_repository, schedules_repository, tours_repository
-from tour_booking.domain.availability import Slot
+from tour_booking.db import (
+    availability_cache_repository,
+    availability_read,
+    occupancy_repository,
+    schedules_repository,
+    tours_repository,
+)
+from tour_booking.domain.availability import Slot, answered_slot, slot_json
 from tour_booking.domain.enums import TourType
 from tour_booking.domain.errors import PropertyNotFoundError, UnknownTimeZoneError
 from tour_booking.domain.schedule import TourSchedule
@@ -41,7 +47,7 @@ def get_availability(
     now = now or datetime.now(UTC)
     stale_before = now - timedelta(minutes=2 * get_settings().cache_refresh_interval_minutes)
     wanted_type = str(tour_type) if tour_type is not None else None
-    rows = availability_cache_repository.read_available_days(property_id, start_date, days, now)
+    rows = availability_read.read_available_days(property_id, start_date, days, now)
     if not rows:
         raise PropertyNotFoundError(f"property {property_id} has no tour schedule")
     schedule = schedules_repository.schedule_from_row(rows[0])
@@ -55,7 +61,7 @@ def get_availability(
         if row["slots"] is not None:
             cached: list[dict[str, Any]] = json.loads(row["slots"])
             offered = [
-                {"start": s["start"], "end": s["end"], "tour_types": s["tour_types"], "remaining": s["remaining"]}
+                answered_slot(s)
                 for s in cached
                 if s["remaining"] > 0
                 and (wanted_type is None or wanted_type in s["tour_types"])
@@ -63,7 +69,7 @@ def get_availability(
             ]
             last_updated: datetime = row["last_updated"]
         else:
-            offered = [_answer_slot(s) for s in computed[day] if _offered(s, wanted_type, earliest)]
+            offered = [answered_slot(slot_json(s)) for s in computed[day] if _offered(s, wanted_type, earliest)]
             last_updated = now
         slots_text = json.dumps(offered, separators=(",", ":"))
         stale = "true" if last_updated < stale_before else "false"
@@ -78,12 +84,6 @@ def _offered(slot: Slot, tour_type: str | None, earliest: datetime) -> bool:
     return slot.remaining > 0 and (tour_type is None or tour_type in slot.tour_types) and slot.start >= earliest
 
 
-def _answer_slot(slot: Slot) -> dict[str, Any]:
-    cached = availability_cache_repository.slot_json(slot)
-    del cached["capacity"]
-    return cached
-
-
 def _compute_missing(
     property_id: UUID, schedule: TourSchedule, version: datetime, missing: list[date], now: datetime
 ) -> dict[date, list[Slot]]:
@@ -91,7 +91,7 @@ def _compute_missing(
     horizon_end = today + timedelta(days=schedule.horizon_days)
     with db.transaction() as conn:
         # Locked before counting: a booking committed before the lock is counted, one after it waits and then
-        # corrects the stored day through its trigger (sql/050).
+        # corrects the stored day through its trigger (sql/functions/50_cached_slots.sql).
         occupancy_repository.lock(conn, property_id)
         layout = compute_slots(schedule, missing, {}, now)
         bounds = [(s.start, s.end) for slots in layout.values() for s in slots]
@@ -130,6 +130,8 @@ def put_schedule(
                 [{"loc": ["body", "timezone"], "type": "timezone_unknown", "msg": "not a time zone of the database"}],
             )
         saved = schedules_repository.put_schedule(conn, property_id, schedule)
+        # The cached days were derived from the old rules; they are recomputed on demand.
+        availability_cache_repository.delete_days(conn, property_id)
         tours = [
             BookedTour(row["id"], row["tour_type"], row["scheduled_datetime"], row["scheduled_end"])
             for row in tours_repository.active_future_tours(conn, property_id, now)

@@ -1,4 +1,4 @@
-"""Holds: the only code that reads or writes `tour_hold` (sql/060).
+"""Holds (sql/060): the only Python that writes `tour_hold`.
 
 A live hold occupies its seat through the database's occupancy rule; whether a hold is live is the SQL function
 `hold_is_live` (expires_at against the counting statement's clock, not consumed), never a comparison in Python.

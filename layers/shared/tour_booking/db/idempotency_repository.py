@@ -1,4 +1,4 @@
-"""Idempotency records of POST /tours: the only code that touches `idempotency_record`."""
+"""Idempotency records of POST /tours: the only Python that reads or writes `idempotency_record`."""
 
 from __future__ import annotations
 

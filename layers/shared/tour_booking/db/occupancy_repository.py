@@ -1,7 +1,7 @@
-"""Occupancy over time: the only Python that asks the database's occupancy rule (sql/050).
+"""Occupancy over time: the database's occupancy rule (sql/functions/30_occupancy.sql), asked from Python.
 
-A tour occupies [start, end + buffer), and a staff appointment and a live hold (sql/060) the same way; the SQL
-functions `occupancy`, `occupancy_peaks` and `over_capacity_tours` are the rule, and the capacity triggers and the
+A tour occupies [start, end + buffer), and a staff appointment and a live hold the same way; the SQL functions
+`occupancy`, `occupancy_peaks` and `over_capacity_tours` are the rule, and the capacity triggers and the
 cached-`remaining` trigger use the very same functions. Nothing here counts in Python. The cache stores counts
 without holds (`booked_occupancy_peaks`), since a hold expires without a write; reads add live holds back.
 

@@ -1,5 +1,5 @@
-"""The tour events' outbox (sql/070): the only code that reads or writes `tour_event_outbox`, `tour_reminder` and
-`tour_reminder_arm`.
+"""The tour events' outbox (sql/070): the only Python that reads or writes `tour_event_outbox`, `tour_reminder`
+and `tour_reminder_arm`.
 
 Rows are written by the trigger on `tour_booking_sync` in the transaction of each change; a writer names its
 origin for its transaction with `set_origin` (transaction-local, safe behind RDS Proxy and PgBouncer). The
@@ -81,7 +81,7 @@ def issue_due_reminders(conn: Connection, offsets: Sequence[int], now: datetime)
         b"ON t.scheduled_datetime <= %(now)s::timestamptz + make_interval(mins => o.m) "
         b"LEFT JOIN tour_reminder_arm a ON a.tour_id = t.id "
         b"LEFT JOIN tour_schedule s ON s.property_id = t.property_id "
-        b"WHERE t.status IN ('scheduled', 'confirmed') AND t.scheduled_datetime > %(now)s "
+        b"WHERE tour_is_active(t.status) AND t.scheduled_datetime > %(now)s "
         b"AND t.scheduled_datetime <= %(now)s::timestamptz + make_interval(mins => %(longest)s) "
         b"AND COALESCE(a.armed_at, t.created_at) < t.scheduled_datetime - make_interval(mins => o.m) "
         b"FOR SHARE OF t SKIP LOCKED), "

@@ -1,5 +1,5 @@
-"""Tour schedules: the only code that reads or writes `tour_schedule` (and creates `property` stand-ins), and
-reads the time zones the database knows (`pg_timezone_names`)."""
+"""Tour schedules: the only Python that writes `tour_schedule` (and creates `property` stand-ins), and reads the
+time zones the database knows (`pg_timezone_names`)."""
 
 from __future__ import annotations
 
@@ -115,8 +115,8 @@ def active_schedules_of(conn: Connection, property_ids: Sequence[UUID]) -> list[
 
 
 def put_schedule(conn: Connection, property_id: UUID, schedule: TourSchedule) -> TourSchedule:
-    """Creates or replaces the schedule (and the minimal property row when absent); the cached days of the
-    property are dropped, since they were derived from the old rules and are recomputed on demand.
+    """Creates or replaces the schedule (and the minimal property row when absent). The cached days derived from
+    the old rules are the caller's to drop (availability_cache_repository.delete_days, same transaction).
 
     Raises PropertyNotFoundError when the property is absent and cannot be created, i.e. beside DomIQ's
     real `property` table, whose NOT NULL columns an id-only insert cannot fill.
@@ -152,5 +152,4 @@ def put_schedule(conn: Connection, property_id: UUID, schedule: TourSchedule) ->
             "blackouts": Jsonb(data["blackouts"]),
         },
     )
-    conn.execute(b"DELETE FROM calendar_availability_cache WHERE property_id = %s", (property_id,))
     return schedule

@@ -1,7 +1,6 @@
-"""Appointments staff booked directly in ResMan: the only code that writes `resman_staff_appointment`.
+"""Appointments staff booked directly in ResMan: the only Python that writes `resman_staff_appointment`.
 
-They are read through tours_repository.active_tour_counts (and the triggers of sql/030), so every count of a
-slot sees them.
+They are read by the occupancy rule (sql/functions/30_occupancy.sql), so every count of a slot sees them.
 """
 
 from __future__ import annotations

@@ -1,7 +1,10 @@
-"""Deleted tours whose Cancel must still reach ResMan (`resman_tour_tombstone`, sql/041): the only SQL on it.
+"""Deleted tours whose Cancel must still reach ResMan (sql/041): the only Python that reads or writes
+`resman_tour_tombstone`.
 
-The table's rows are written by a BEFORE DELETE trigger on tour_booking_sync (DomIQ deleting a conversation
-cascades to its tours); the sync reads and closes them, the sweeper finds the open ones."""
+The table's rows are written by a BEFORE DELETE trigger on tour_booking_sync (record_resman_tour_tombstone):
+DomIQ deleting a conversation cascades to its tours. The sync reads and closes them, the sweeper finds the open
+ones; the sync's bookkeeping here mirrors tours_repository's on purpose, since the sync treats a tombstone as a
+cancelled tour."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Tours: the only code that reads or writes `tour_booking_sync` for the booking API and availability."""
+"""Tours: the only Python that writes `tour_booking_sync`, for the booking API, the cache refresh's outcomes and
+the ResMan sync's bookkeeping (its sync columns: sync_status, synced_version, the ResMan ids, the attempts)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ def active_future_tours(conn: Connection, property_id: UUID, after: datetime) ->
     """Active tours of a property starting after `after`: id, tour_type, scheduled_datetime, scheduled_end."""
     return conn.execute(
         b"SELECT id, tour_type, scheduled_datetime, scheduled_end FROM tour_booking_sync "
-        b"WHERE property_id = %s AND status IN ('scheduled', 'confirmed') AND scheduled_datetime > %s "
+        b"WHERE property_id = %s AND tour_is_active(status) AND scheduled_datetime > %s "
         b"ORDER BY scheduled_datetime, id",
         (property_id, after),
     ).fetchall()
@@ -166,7 +167,7 @@ def tours_for_outcomes(
     return conn.execute(
         b"SELECT id, status, scheduled_datetime, resman_prospect_id, resman_appointment_id FROM tour_booking_sync "
         b"WHERE property_id = %(p)s AND (resman_prospect_id = ANY(%(prospects)s) "
-        b"OR (status IN ('scheduled', 'confirmed') AND scheduled_datetime < %(due)s::timestamptz))",
+        b"OR (tour_is_active(status) AND scheduled_datetime < %(due)s::timestamptz))",
         {"p": property_id, "prospects": prospect_ids, "due": due_before},
     ).fetchall()
 
@@ -182,7 +183,70 @@ def record_outcomes(conn: Connection, outcomes: dict[UUID, str]) -> list[UUID]:
     rows = conn.execute(
         b"UPDATE tour_booking_sync t SET status = o.status FROM "
         b"(SELECT unnest(%(ids)s::uuid[]) AS id, unnest(%(statuses)s::text[]) AS status) o "
-        b"WHERE t.id = o.id AND t.status IN ('scheduled', 'confirmed') RETURNING t.id",
+        b"WHERE t.id = o.id AND tour_is_active(t.status) RETURNING t.id",
         {"ids": list(outcomes), "statuses": list(outcomes.values())},
     ).fetchall()
     return [row["id"] for row in rows]
+
+
+def load_tour_for_sync(conn: Connection, tour_id: UUID) -> dict[str, Any] | None:
+    """The tour's current row with its property's ResMan ids and time zone."""
+    return conn.execute(
+        b"SELECT t.id, t.property_id, t.tour_type, t.scheduled_datetime, t.status, t.prospect_info, t.staff_notes, "
+        b"t.preferences, "
+        b"t.sync_status, t.version, t.synced_version, t.sync_attempts, t.resman_prospect_id, "
+        b"t.resman_appointment_id, s.resman_account_id, s.resman_property_id, s.timezone "
+        b"FROM tour_booking_sync t LEFT JOIN tour_schedule s ON s.property_id = t.property_id WHERE t.id = %s",
+        (tour_id,),
+    ).fetchone()
+
+
+def mark_synced(
+    conn: Connection, tour_id: UUID, loaded_version: int, prospect_id: str | None, appointment_id: str | None
+) -> bool:
+    """ResMan now holds `loaded_version`. The tour turns `success` only if nobody bumped its version meanwhile
+    (else it stays `pending` for the newer message); returns whether it did."""
+    row = conn.execute(
+        b"UPDATE tour_booking_sync SET synced_version = GREATEST(synced_version, %(v)s), "
+        b"sync_status = CASE WHEN version = %(v)s THEN 'success' ELSE sync_status END, "
+        b"resman_prospect_id = COALESCE(%(p)s, resman_prospect_id), "
+        b"resman_appointment_id = COALESCE(%(a)s, resman_appointment_id), "
+        b"last_synced_at = now(), last_sync_error = CASE WHEN version = %(v)s THEN NULL ELSE last_sync_error END "
+        b"WHERE id = %(id)s RETURNING sync_status",
+        {"v": loaded_version, "p": prospect_id, "a": appointment_id, "id": tour_id},
+    ).fetchone()
+    return row is not None and row["sync_status"] == "success"
+
+
+def mark_sync_failed(conn: Connection, tour_id: UUID, loaded_version: int, reason: str) -> bool:
+    """A permanent failure: `failed` with the reason (no personal data), unless a newer version is queued."""
+    row = conn.execute(
+        b"UPDATE tour_booking_sync SET sync_status = 'failed', last_sync_error = %s, sync_attempts = sync_attempts + 1 "
+        b"WHERE id = %s AND version = %s AND synced_version < version RETURNING id",
+        (reason[:500], tour_id, loaded_version),
+    ).fetchone()
+    return row is not None
+
+
+def record_sync_attempt_failed(conn: Connection, tour_id: UUID, reason: str) -> None:
+    """A transient failure: counted and explained; the tour stays `pending` and SQS retries."""
+    conn.execute(
+        b"UPDATE tour_booking_sync SET sync_attempts = sync_attempts + 1, last_sync_error = %s "
+        b"WHERE id = %s AND synced_version < version",
+        (reason[:500], tour_id),
+    )
+
+
+def find_stale_pending(conn: Connection, older_than: datetime, limit: int) -> list[dict[str, Any]]:
+    """Tours still `pending` whose last change (or last failed attempt) is older than `older_than`."""
+    return conn.execute(
+        b"SELECT id, version FROM tour_booking_sync WHERE sync_status = 'pending' AND updated_at < %s "
+        b"AND synced_version < version ORDER BY updated_at LIMIT %s",
+        (older_than, limit),
+    ).fetchall()
+
+
+def touch_swept(conn: Connection, tour_ids: list[UUID]) -> None:
+    """Moves the swept tours' updated_at, so the next sweep waits a full age before sending them again."""
+    if tour_ids:
+        conn.execute(b"UPDATE tour_booking_sync SET sync_attempts = sync_attempts WHERE id = ANY(%s)", (tour_ids,))

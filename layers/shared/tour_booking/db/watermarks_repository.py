@@ -1,4 +1,4 @@
-"""ResMan polling watermarks: the only code that reads or writes `resman_watermark`.
+"""ResMan polling watermarks: the only Python that reads or writes `resman_watermark`.
 
 `modified_since` is where the next pull of a property starts: every ResMan prospect modified before it has
 been read and its changes recorded.

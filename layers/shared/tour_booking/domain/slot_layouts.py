@@ -2,7 +2,7 @@
 only on the schedule and the date, so it is computed once per container with compute_slots itself and kept;
 each run then applies only what moves: today and the horizon, the minimum notice, and the occupancy peaks.
 
-`days_json` gives exactly what availability_cache_repository.upsert_days would store for
+`days_json` gives exactly what availability_cache_repository.insert_missing_days would store for
 compute_slots(schedule, days, booked, now) (tests/unit/test_slot_layouts.py checks it against the real thing).
 """
 
@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime, timedelta
 
-from tour_booking.db.availability_cache_repository import slot_json
+from tour_booking.domain.availability import slot_json
 from tour_booking.domain.schedule import TourSchedule
 from tour_booking.domain.slots import compute_slots, local_today
 
@@ -30,6 +30,7 @@ def _layout(schedule: TourSchedule, key: str, day: date) -> list[tuple[datetime,
         midnight = datetime.combine(day, datetime.min.time(), tzinfo=schedule.zone).astimezone(UTC)
         found = []
         for slot in compute_slots(unbounded, [day], {}, midnight)[day]:
+            # slot_json ends with `remaining`: the text stops where each run writes that value.
             text = json.dumps({k: v for k, v in slot_json(slot).items() if k != "remaining"})
             found.append((slot.start.astimezone(UTC), slot.end.astimezone(UTC), text[:-1] + ', "remaining": '))
         if len(_layouts) >= _LAYOUTS_LIMIT:

@@ -50,7 +50,7 @@ from uuid import UUID, uuid4
 from aws_lambda_powertools import Logger
 
 from tour_booking import db
-from tour_booking.db import tombstones_repository, tour_sync_repository
+from tour_booking.db import sync_claims_repository, tombstones_repository, tours_repository
 from tour_booking.domain import guest_card_rules
 from tour_booking.domain.enums import TourStatus
 from tour_booking.domain.errors import DatabaseUnavailableError
@@ -133,7 +133,7 @@ class TourSync:
         phone = guest_card_rules.phone_key(self.phone)
         if phone:
             keys.append(f"{scope}:phone:{phone}:{guest_card_rules.name_key(self.last_name)}")
-        return [tour_sync_repository.identity_key(key) for key in keys]
+        return [sync_claims_repository.identity_key(key) for key in keys]
 
     # ---- finding --------------------------------------------------------------------------------------------
     def match(self) -> tuple[GuestCard | None, guest_card_rules.MatchRule]:
@@ -337,7 +337,7 @@ class _NotClaimed(Exception):
 def _try_claim(keys: list[str], holder: UUID, lease_seconds: int) -> bool:
     try:
         with db.transaction() as conn:
-            if not tour_sync_repository.claim(conn, keys, holder, lease_seconds):
+            if not sync_claims_repository.claim(conn, keys, holder, lease_seconds):
                 raise _NotClaimed
     except _NotClaimed:
         return False
@@ -361,7 +361,7 @@ def _claimed(keys: list[str], holder: UUID) -> Iterator[None]:
     finally:
         try:
             with db.transaction() as conn:
-                tour_sync_repository.release(conn, keys, holder)
+                sync_claims_repository.release(conn, keys, holder)
         except DatabaseUnavailableError:
             logger.warning("sync claim left to expire by its lease")
 
@@ -387,13 +387,13 @@ class _TourLedger:
     refusal = "ResMan refused the tour"
 
     def refused(self, conn: db.Connection, reason: str) -> None:
-        tour_sync_repository.mark_failed(conn, self.tour_id, self.version, reason)
+        tours_repository.mark_sync_failed(conn, self.tour_id, self.version, reason)
 
     def attempt_failed(self, conn: db.Connection, reason: str) -> None:
-        tour_sync_repository.record_attempt_failed(conn, self.tour_id, reason)
+        tours_repository.record_sync_attempt_failed(conn, self.tour_id, reason)
 
     def synced(self, conn: db.Connection, prospect_id: str | None, appointment_id: str | None) -> bool:
-        return tour_sync_repository.mark_synced(conn, self.tour_id, self.version, prospect_id, appointment_id)
+        return tours_repository.mark_synced(conn, self.tour_id, self.version, prospect_id, appointment_id)
 
 
 @dataclass(frozen=True)
@@ -456,9 +456,9 @@ def sync_tour(tour_id: UUID, message_version: int, client: ResManPort) -> SyncOu
     """One tour, under its claim. Raises SyncTransientError when the message must be retried."""
     holder = uuid4()
     try:
-        with _claimed([tour_sync_repository.tour_key(tour_id)], holder):
+        with _claimed([sync_claims_repository.tour_key(tour_id)], holder):
             with db.transaction() as conn:
-                row = tour_sync_repository.load_tour_for_sync(conn, tour_id)
+                row = tours_repository.load_tour_for_sync(conn, tour_id)
             if row is None:
                 return _sync_tombstone(tour_id, client)
             if row["synced_version"] >= min(int(row["version"]), message_version):
@@ -554,16 +554,16 @@ def sweep_pending(now: datetime | None = None, limit: int | None = None) -> Swee
     cutoff = (now or datetime.now(UTC)) - timedelta(seconds=settings.sweeper_pending_age_seconds)
     limit = limit or settings.sweeper_batch_limit
     with db.transaction() as conn:
-        rows = tour_sync_repository.find_stale_pending(conn, cutoff, limit)
+        rows = tours_repository.find_stale_pending(conn, cutoff, limit)
         # Deleted tours whose Cancel has not reached ResMan yet (sql/041): their message names the tour id too.
         stones = tombstones_repository.find_stale_open(conn, cutoff, max(limit - len(rows), 0))
-        tour_sync_repository.prune_expired_claims(conn, now or datetime.now(UTC))
+        sync_claims_repository.prune_expired_claims(conn, now or datetime.now(UTC))
     requests = [SyncRequest(row["id"], int(row["version"]), "sweeper") for row in [*rows, *stones]]
     unsent = send_sync_requests(requests)
     sent_ids = [r.tour_id for r in requests if r not in unsent]
     stone_ids = {row["id"] for row in stones}
     with db.transaction() as conn:
-        tour_sync_repository.touch_swept(conn, [t for t in sent_ids if t not in stone_ids])
+        tours_repository.touch_swept(conn, [t for t in sent_ids if t not in stone_ids])
         tombstones_repository.touch_swept(conn, [t for t in sent_ids if t in stone_ids])
     report = SweepReport(len(requests), len(sent_ids), len(unsent))
     logger.info("pending tours swept", extra={"found": report.found, "sent": report.sent, "unsent": report.unsent})
