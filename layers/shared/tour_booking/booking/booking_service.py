@@ -1,10 +1,10 @@
 """Booking, rescheduling and cancelling tours; listing them. One transaction per request, the ResMan sync
 queued after commit. The database's capacity trigger (sql/009) is what makes overbooking impossible; the
-checks here only turn the common refusals into precise answers before a write is tried.
+checks here only turn the common refusals into precise errors before a write is tried.
 
 A booking with the `hold_id` of a live hold for its slot (sql/060) takes that hold's seat: under the property's
 occupancy lock it marks the hold consumed by the new tour, and the capacity trigger lets exactly that tour through
-within the hold's period, so it never answers 409 for capacity. A live hold of another slot is 409 hold_mismatch;
+within the hold's period, so it is never refused for capacity. A live hold of another slot is a HoldMismatchError;
 an unknown or expired one is ignored and the booking competes for the slot like any other.
 
 Idempotency (a booking with an idempotency key): the key row is inserted in the booking's own transaction, so a
@@ -269,7 +269,7 @@ def get_tour(tour_id: UUID) -> dict[str, Any]:
 
 def _locked_tour(conn: Connection, tour_id: UUID) -> dict[str, Any]:
     """The tour's row, locked for update after its property's occupancy: the order of every writer of occupancy
-    (the cache refresh records outcomes under the same lock), so a PATCH and a refresh never deadlock."""
+    (the cache refresh records outcomes under the same lock), so a change of a tour and a refresh never deadlock."""
     property_id = tours_repository.property_of(conn, tour_id)
     row = None
     if property_id is not None:
@@ -377,7 +377,7 @@ def encode_cursor(created_at: datetime, tour_id: UUID) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    """The (created_at, id) of a cursor; any other text, or JSON of another shape, is a 422."""
+    """The (created_at, id) of a cursor; any other text, or JSON of another shape, is a BookingValidationError."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         after = _Cursor.model_validate_json(raw)
