@@ -1,7 +1,8 @@
 """Every error leaves the API here, in the contract's shape {"error": {"code", "message", "details"}}.
 
 Domain errors carry a code and, when they concern one input, a `Problem` naming its field; this module decides the
-HTTP status of each code and where in the request each field travels (the `loc` of a detail).
+HTTP status of each code and where in the request each field travels (the `loc` of a detail). The handlers form a
+Router of their own, which the app joins like the resources' routers.
 """
 
 from __future__ import annotations
