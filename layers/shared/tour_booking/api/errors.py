@@ -25,7 +25,7 @@ from tour_booking.domain.errors import DatabaseUnavailableError, DomainError, Pr
 
 RETRY_AFTER_SECONDS = "5"
 
-# The status of each code a domain error may carry (SPEC.md's contract table); any other code is a 500.
+# The status of each code a domain error may carry, as the contract gives it; any other code is a 500.
 STATUS_OF_CODE = {
     "validation_error": 422,
     "property_not_found": 404,
