@@ -31,7 +31,7 @@ def _unreferenced_schemas(document: dict[str, Any]) -> set[str]:
 
 
 def document() -> dict[str, Any]:
-    from tour_booking.api.routes import app  # noqa: PLC0415
+    from tour_booking.api.app import app  # noqa: PLC0415
 
     generated: dict[str, Any] = json.loads(
         app.get_openapi_json_schema(title=TITLE, version=VERSION, description=DESCRIPTION)

@@ -1,4 +1,4 @@
-"""DomIQ's booking API: API Gateway REST proxy events -> the routes of tour_booking.api.routes."""
+"""DomIQ's booking API: API Gateway REST proxy events -> the routes of tour_booking.api.app."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tour_booking import snapstart
-from tour_booking.api.routes import handle
+from tour_booking.api.app import handle
 from tour_booking.tracing import traced_handler
 
 # SnapStart (a no-op without it): the snapshot holds the modules a first request needs, a restore drops the

@@ -14,8 +14,9 @@ import pytest
 
 from tests.api_events import ApiAnswer, call
 from tests.builders import future_slot, new_conversation, new_property, tour_body
-from tour_booking.api.models import CreateHoldRequest, Hold
+from tour_booking.api.models import Hold
 from tour_booking.booking import holds_service
+from tour_booking.booking.booking_requests import CreateHoldRequest
 from tour_booking.domain.enums import TourType
 from tour_booking.refresh import resman_refresh
 
@@ -198,14 +199,14 @@ def test_a_hold_expires_with_no_write_and_its_id_then_competes_normally(clean_db
     assert refused.status == 409
     cached_before = cached_rows(clean_db, property_id)
     # when it expires, with nothing written in between
-    time.sleep(max(0.0, (datetime.fromisoformat(held["expires_at"]) - datetime.now(UTC)).total_seconds()) + 0.3)
+    time.sleep(max(0.0, (held.expires_at - datetime.now(UTC)).total_seconds()) + 0.3)
     # then availability offers the seat again, the cache was not written, and release is hold_not_found
     assert remaining(property_id, start) == 1
     assert cached_rows(clean_db, property_id) == cached_before
-    assert call("DELETE", f"/holds/{held['id']}").status == 404
+    assert call("DELETE", f"/holds/{held.id}").status == 404
     # and another booker takes the seat; the expired id then competes like any other and finds it full
     assert call("POST", "/tours", tour_body(property_id, conversation_id, start)).status == 201
-    late = call("POST", "/tours", tour_body(property_id, conversation_id, start, hold_id=held["id"]))
+    late = call("POST", "/tours", tour_body(property_id, conversation_id, start, hold_id=str(held.id)))
     assert (late.status, late.json["error"]["code"]) == (409, "slot_unavailable")
     # and the refresh prunes the expired row
     with psycopg.connect(clean_db) as conn:

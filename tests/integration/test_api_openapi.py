@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 from pydantic import BaseModel
 
-from tests.api_events import call
+from tests.api_events import ApiAnswer, call
 from tests.builders import future_slot, new_conversation, new_property, tour_body
 from tools.openapi import document, render
 from tour_booking.api.models import ErrorResponse, SuccessRates, TourPage, TourScheduleBody
@@ -68,3 +70,46 @@ def test_real_answers_match_the_documented_schemas(clean_db: str) -> None:
         call("GET", "/no-such-route"),
     ):
         conforms(ErrorResponse, failing.json)
+
+
+def documented(document: dict[str, Any], path: str, method: str, status: int) -> dict[str, Any]:
+    """The answer's schema as the OpenAPI document gives it, with the document's components to resolve its $refs."""
+    content = document["paths"][path][method]["responses"][str(status)]["content"]["application/json"]
+    return {**content["schema"], "components": document["components"]}
+
+
+def test_real_answers_validate_against_the_checked_in_openapi_document(clean_db: str) -> None:
+    # given the checked-in document, and a property, a conversation and a booked tour
+    document = json.loads(CHECKED_IN.read_text(encoding="utf-8"))
+    property_id = new_property()
+    conversation_id = new_conversation(clean_db)
+    start = future_slot()
+
+    def check(path: str, method: str, answer: ApiAnswer) -> None:
+        schema = documented(document, path, method, answer.status)
+        jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker()).validate(answer.json)
+
+    # when each route answers, then its answer is valid against the schema the document gives for its status
+    booked = call("POST", "/tours", tour_body(property_id, conversation_id, start), {"Idempotency-Key": "schema-1"})
+    check("/tours", "post", booked)
+    check("/tours", "post", call("POST", "/tours", tour_body(property_id, conversation_id, start)))
+    replayed = call("POST", "/tours", tour_body(property_id, conversation_id, start), {"Idempotency-Key": "schema-1"})
+    check("/tours", "post", replayed)
+    tour_path = f"/tours/{booked.json['id']}"
+    check("/tours/{tour_id}", "get", call("GET", tour_path))
+    check(
+        "/tours/{tour_id}", "patch", call("PATCH", tour_path, {"status": "confirmed", "preferences": {"bedrooms": 2}})
+    )
+    check("/tours", "get", call("GET", "/tours?limit=1"))
+    check("/tours", "get", call("GET", "/tours?cursor=nonsense"))
+    check("/holds", "post", call("POST", "/holds", _slot(property_id, future_slot(hour=11))))
+    check("/properties/{property_id}/availability", "get", call("GET", f"/properties/{property_id}/availability"))
+    check("/properties/{property_id}/tour-schedule", "get", call("GET", f"/properties/{property_id}/tour-schedule"))
+    check("/metrics/tour-success-rate", "get", call("GET", "/metrics/tour-success-rate"))
+    check("/health", "get", call("GET", "/health"))
+    # and a tour answer has exactly the documented fields: the answer and the document come from one model
+    assert set(booked.json) == set(document["components"]["schemas"]["Tour"]["properties"])
+
+
+def _slot(property_id: uuid.UUID, start: str) -> dict[str, Any]:
+    return {"property_id": str(property_id), "scheduled_datetime": start, "tour_type": "in_person"}

@@ -1,45 +1,21 @@
-"""Request and response bodies of the booking API (the HTTP contract of SPEC.md)."""
+"""Bodies of the booking API that only HTTP has: the schedule as sent and answered, holds, pages, rates, errors.
+
+The inputs of the services (a booking, a change of a tour, a hold) are tour_booking.booking.booking_requests."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Literal
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator
 
-from tour_booking.domain.enums import TourStatus, TourType
+from tour_booking.domain.enums import TourType
 from tour_booking.domain.schedule import TourSchedule, is_iana_zone
-from tour_booking.domain.time_bounds import INSTANT_RANGE, Instant
-from tour_booking.domain.tour import Preferences, Prospect, StaffNotes, Tour
+from tour_booking.domain.storable_text import StorableText
+from tour_booking.domain.tour import Tour
 
 
-def _storable(value: Any) -> Any:
-    """PostgreSQL text holds neither NUL nor lone surrogates; refuse them here, as bad input, not at the INSERT."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("text must not contain NUL characters")
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as error:
-            raise ValueError("text must be valid Unicode") from error
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _storable(key)
-            _storable(item)
-    elif isinstance(value, list):
-        for item in value:
-            _storable(item)
-    return value
-
-
-class _StorableText(BaseModel):
-    @model_validator(mode="before")
-    @classmethod
-    def _no_unstorable_text(cls, data: Any) -> Any:
-        return _storable(data)
-
-
-class TourScheduleBody(TourSchedule, _StorableText):
+class TourScheduleBody(TourSchedule, StorableText):
     """PUT /properties/{property_id}/tour-schedule body and GET answer."""
 
     @field_validator("timezone")
@@ -69,43 +45,6 @@ class SavedTourSchedule(TourScheduleBody):
     conflicts: list[ScheduleConflict]
 
 
-class CreateTourRequest(_StorableText):
-    model_config = ConfigDict(extra="forbid")
-
-    conversation_id: UUID
-    property_id: UUID
-    tour_type: TourType
-    scheduled_datetime: Annotated[Instant, Field(description=f"ISO 8601 with an offset; {INSTANT_RANGE}")]
-    prospect: Prospect
-    # repr=False like the prospect's fields: notes may carry personal details (a gate code, a phone number).
-    staff_notes: Annotated[StaffNotes | None, Field(repr=False)] = None
-    preferences: Preferences | None = None
-    hold_id: Annotated[
-        UUID | None,
-        Field(
-            description="a hold of this conversation's chat (POST /holds): live and for the same property, start and "
-            "tour type, the booking always gets its seat and consumes it; live for another slot, 409 hold_mismatch; "
-            "unknown or expired, the booking competes for the slot like any other"
-        ),
-    ] = None
-
-
-class CreateHoldRequest(BaseModel):
-    """POST /holds body."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    property_id: UUID
-    scheduled_datetime: Annotated[Instant, Field(description=f"a slot start, ISO 8601 with an offset; {INSTANT_RANGE}")]
-    tour_type: TourType
-    conversation_id: Annotated[
-        UUID | None, Field(description="a conversation holds at most 3 slots at once (409 too_many_holds)")
-    ] = None
-    ttl_seconds: Annotated[
-        int | None, Field(ge=60, le=900, description="how long the seat is kept; default HOLD_TTL_SECONDS (300)")
-    ] = None
-
-
 class Hold(BaseModel):
     """A live hold: one seat of the slot kept until expires_at (times with the property's local offset)."""
 
@@ -115,28 +54,6 @@ class Hold(BaseModel):
     tour_type: TourType
     conversation_id: UUID | None
     expires_at: AwareDatetime
-
-
-class UpdateTourRequest(_StorableText):
-    model_config = ConfigDict(extra="forbid")
-
-    scheduled_datetime: Annotated[Instant, Field(description=f"ISO 8601 with an offset; {INSTANT_RANGE}")] | None = None
-    tour_type: TourType | None = None
-    status: TourStatus | None = None
-    # repr=False like the prospect's fields: notes may carry personal details (a gate code, a phone number).
-    staff_notes: Annotated[StaffNotes | None, Field(repr=False)] = None
-    preferences: Annotated[
-        Preferences | None, Field(description="replaces the stored preferences; null clears them")
-    ] = None
-
-    @model_validator(mode="after")
-    def _something_to_change(self) -> UpdateTourRequest:
-        if not self.model_fields_set:
-            raise ValueError("give at least one of scheduled_datetime, tour_type, status, staff_notes, preferences")
-        for field in ("scheduled_datetime", "tour_type", "status"):
-            if field in self.model_fields_set and getattr(self, field) is None:
-                raise ValueError(f"{field} cannot be null")
-        return self
 
 
 class TourPage(BaseModel):

@@ -33,7 +33,7 @@ from tour_booking.db import (
 )
 from tour_booking.domain.availability import Slot, answered_slot, slot_json
 from tour_booking.domain.enums import TourType
-from tour_booking.domain.errors import PropertyNotFoundError, UnknownTimeZoneError
+from tour_booking.domain.errors import Problem, PropertyNotFoundError, UnknownTimeZoneError
 from tour_booking.domain.schedule import TourSchedule
 from tour_booking.domain.schedule_conflicts import BookedTour, Conflict, find_conflicts
 from tour_booking.domain.slots import compute_slots, local_today
@@ -127,7 +127,7 @@ def put_schedule(
         if schedule.timezone not in schedules_repository.database_zone_names(conn):
             raise UnknownTimeZoneError(
                 "the database does not know this time zone",
-                [{"loc": ["body", "timezone"], "type": "timezone_unknown", "msg": "not a time zone of the database"}],
+                Problem("timezone", "timezone_unknown", "not a time zone of the database"),
             )
         saved = schedules_repository.put_schedule(conn, property_id, schedule)
         # The cached days were derived from the old rules; they are recomputed on demand.

@@ -1,16 +1,19 @@
 """Booking, rescheduling and cancelling tours; listing them. One transaction per request, the ResMan sync
 queued after commit. The database's capacity trigger (sql/009) is what makes overbooking impossible; the
-checks here only turn the common refusals into precise answers before a write is tried.
+checks here only turn the common refusals into precise errors before a write is tried.
 
 A booking with the `hold_id` of a live hold for its slot (sql/060) takes that hold's seat: under the property's
 occupancy lock it marks the hold consumed by the new tour, and the capacity trigger lets exactly that tour through
-within the hold's period, so it never answers 409 for capacity. A live hold of another slot is 409 hold_mismatch;
+within the hold's period, so it is never refused for capacity. A live hold of another slot is a HoldMismatchError;
 an unknown or expired one is ignored and the booking competes for the slot like any other.
 
-Idempotency (POST /tours with an Idempotency-Key): the key row is inserted in the booking's own transaction,
-so a racing replay waits for the first request and then replays its answer. Only a successful booking (201)
-is remembered: a refused attempt rolls back with its key, so the same key may be retried once the cause is
-gone (e.g. another slot freed) and nothing was booked under it.
+Idempotency (a booking with an idempotency key): the key row is inserted in the booking's own transaction, so a
+racing replay waits for the first request and then gets its answer. The caller decides that answer (`answer`), the
+service keeps it with the key. Only a successful booking is kept: a refused attempt rolls back with its key, so the
+same key may be retried once the cause is gone (e.g. another slot freed) and nothing was booked under it.
+
+The services speak no HTTP: they take the validated requests (booking_requests), return tours as their rows and
+raise domain errors whose `Problem` names the field they concern; tour_booking.api answers them.
 """
 
 from __future__ import annotations
@@ -19,16 +22,15 @@ import base64
 import binascii
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID, uuid4
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
 from tour_booking import db
-from tour_booking.api.models import CreateTourRequest, UpdateTourRequest
 from tour_booking.booking.booking_errors import (
     BookingValidationError,
     ConversationNotFoundError,
@@ -38,6 +40,7 @@ from tour_booking.booking.booking_errors import (
     SlotUnavailableError,
     TourNotFoundError,
 )
+from tour_booking.booking.booking_requests import CreateTourRequest, UpdateTourRequest
 from tour_booking.db import (
     holds_repository,
     idempotency_repository,
@@ -56,7 +59,7 @@ from tour_booking.domain.enums import (
     TourType,
     has_started,
 )
-from tour_booking.domain.errors import PropertyNotFoundError
+from tour_booking.domain.errors import Problem, PropertyNotFoundError
 from tour_booking.domain.schedule import TourSchedule
 from tour_booking.domain.slots import find_slot, on_grid
 from tour_booking.domain.time_bounds import Instant
@@ -68,65 +71,44 @@ Connection = db.Connection
 
 
 @dataclass(frozen=True)
-class Answer:
+class KeptAnswer:
+    """The answer given to a booking made under an idempotency key, kept with the key: a retry with the same key
+    and request gets it as it was first given. The caller decides it; the service only keeps it."""
+
     status: int
-    body: dict[str, Any]
+    body: Any
+
+
+@dataclass(frozen=True)
+class Booking:
+    """What create_tour did: booked now (`answer` is the caller's answer to the new tour), or found the booking an
+    earlier request with the same idempotency key made (`replayed`; `answer` is that request's kept answer)."""
+
+    answer: KeptAnswer
     replayed: bool = False
-
-
-def _time(value: datetime | None, zone: tzinfo) -> str | None:
-    return None if value is None else value.astimezone(zone).isoformat()
-
-
-def tour_json(row: dict[str, Any]) -> dict[str, Any]:
-    """A tour as answered: every column, times with the property's local offset."""
-    zone: tzinfo = ZoneInfo(row["timezone"]) if row.get("timezone") else UTC
-    return {
-        "id": str(row["id"]),
-        "conversation_id": str(row["conversation_id"]),
-        "property_id": str(row["property_id"]),
-        "resman_appointment_id": row["resman_appointment_id"],
-        "resman_prospect_id": row["resman_prospect_id"],
-        "tour_type": row["tour_type"],
-        "scheduled_datetime": _time(row["scheduled_datetime"], zone),
-        "scheduled_end": _time(row["scheduled_end"], zone),
-        "status": row["status"],
-        "prospect_info": row["prospect_info"],
-        "staff_notes": row["staff_notes"],
-        "preferences": row["preferences"],
-        "sync_status": row["sync_status"],
-        "version": row["version"],
-        "synced_version": row["synced_version"],
-        "sync_attempts": row["sync_attempts"],
-        "last_sync_error": row["last_sync_error"],
-        "last_synced_at": _time(row["last_synced_at"], zone),
-        "created_at": _time(row["created_at"], zone),
-        "updated_at": _time(row["updated_at"], zone),
-    }
 
 
 def open_slot(schedule: TourSchedule, tour_type: TourType, start: datetime, now: datetime) -> Slot:
     """The open slot at `start` (capacity aside), or the precise refusal."""
-    loc = ["body", "scheduled_datetime"]
     if start <= now:
         raise BookingValidationError(
-            "scheduled_datetime is in the past", [{"loc": loc, "type": "datetime_past", "msg": "must be in the future"}]
+            "scheduled_datetime is in the past", Problem("scheduled_datetime", "datetime_past", "must be in the future")
         )
     if tour_type not in schedule.tour_types:
         raise SlotUnavailableError(
             f"this property offers no {tour_type} tours",
-            [{"loc": ["body", "tour_type"], "type": "tour_type_not_offered", "msg": "not offered by the property"}],
+            Problem("tour_type", "tour_type_not_offered", "not offered by the property"),
         )
     slot = find_slot(schedule, start, {}, now)
     if slot is None:
         if not on_grid(schedule, start):
             raise BookingValidationError(
                 "scheduled_datetime is not a slot start of the property's schedule",
-                [{"loc": loc, "type": "off_grid", "msg": "not a slot start; see the availability"}],
+                Problem("scheduled_datetime", "off_grid", "not a slot start; see the availability"),
             )
         raise SlotUnavailableError(
             "the slot cannot be booked (minimum notice, booking horizon or a blackout)",
-            [{"loc": loc, "type": "slot_closed", "msg": "slot not open for booking"}],
+            Problem("scheduled_datetime", "slot_closed", "slot not open for booking"),
         )
     return slot
 
@@ -146,8 +128,7 @@ def _check_bookable(
     slot = open_slot(schedule, tour_type, start, now)
     peaks = occupancy_repository.slot_peaks(conn, property_id, [(slot.start, slot.end)], except_tour=moving_tour)
     if peaks.get(slot.start.astimezone(UTC), 0) >= schedule.capacity:
-        loc = ["body", "scheduled_datetime"]
-        raise SlotUnavailableError("the slot is full", [{"loc": loc, "type": "slot_full", "msg": "slot is full"}])
+        raise SlotUnavailableError("the slot is full", Problem("scheduled_datetime", "slot_full", "slot is full"))
     return slot
 
 
@@ -168,7 +149,7 @@ def _held_seat(conn: Connection, request: CreateTourRequest, schedule: TourSched
     ):
         raise HoldMismatchError(
             "the hold keeps another slot (property, start or tour type)",
-            [{"loc": ["body", "hold_id"], "type": "hold_mismatch", "msg": "the hold is for another slot"}],
+            Problem("hold_id", "hold_mismatch", "the hold is for another slot"),
         )
     # The seat is the hold's: the slot need not have room, and the minimum notice counts from when it was taken
     # (a start already past is refused as for any booking).
@@ -187,8 +168,13 @@ def _request_hash(request: CreateTourRequest) -> str:
 
 
 def create_tour(
-    request: CreateTourRequest, idempotency_key: str | None, correlation_id: str | None, now: datetime | None = None
-) -> Answer:
+    request: CreateTourRequest,
+    idempotency_key: str | None,
+    correlation_id: str | None,
+    answer: Callable[[dict[str, Any]], KeptAnswer],
+    now: datetime | None = None,
+) -> Booking:
+    """Books the tour; `answer` turns the new tour's row into the answer kept under `idempotency_key`."""
     settings = get_settings()
     now = now or datetime.now(UTC)
     request_hash = _request_hash(request)
@@ -201,11 +187,11 @@ def create_tour(
                 if stored.request_hash != request_hash:
                     raise IdempotencyKeyReusedError(
                         "this Idempotency-Key was used with another request body",
-                        [{"loc": ["header", "Idempotency-Key"], "type": "idempotency_key_reused", "msg": "key reused"}],
+                        Problem("idempotency_key", "idempotency_key_reused", "key reused"),
                     )
                 if stored.status_code is None:
                     raise IdempotencyKeyReusedError("a request with this Idempotency-Key is still in progress")
-                return Answer(stored.status_code, stored.response_body, replayed=True)
+                return Booking(KeptAnswer(stored.status_code, stored.response_body), replayed=True)
         schedule = schedules_repository.get_schedule(conn, request.property_id)
         if schedule is None:
             raise PropertyNotFoundError(f"property {request.property_id} has no tour schedule")
@@ -243,11 +229,11 @@ def create_tour(
             raise SlotUnavailableError("the slot is full") from error
         except tours_repository.ConversationMissingError as error:
             raise ConversationNotFoundError(f"conversation {request.conversation_id} does not exist") from error
-        body = tour_json(row)
+        booked = answer(row)
         if idempotency_key is not None:
-            idempotency_repository.record_answer(conn, idempotency_key, 201, body)
+            idempotency_repository.record_answer(conn, idempotency_key, booked.status, booked.body)
     send_sync_requests([SyncRequest(row["id"], row["version"], correlation_id)])
-    return Answer(201, body)
+    return Booking(booked)
 
 
 def _preferences(preferences: Preferences | None) -> Any:
@@ -273,27 +259,17 @@ def _jsonb(value: dict[str, Any]) -> Any:
 
 
 def get_tour(tour_id: UUID) -> dict[str, Any]:
+    """The tour's row, with its property's time zone (`timezone`)."""
     with db.transaction() as conn:
         row = tours_repository.get_tour(conn, tour_id)
     if row is None:
         raise TourNotFoundError(f"tour {tour_id} does not exist")
-    return tour_json(row)
-
-
-def tour_calendar(tour_id: UUID) -> str:
-    """The tour as an iCalendar event (tour_booking.api.tour_calendar)."""
-    from tour_booking.api.tour_calendar import tour_ics  # noqa: PLC0415 - only this route pays for icalendar
-
-    with db.transaction() as conn:
-        row = tours_repository.get_tour(conn, tour_id)
-    if row is None:
-        raise TourNotFoundError(f"tour {tour_id} does not exist")
-    return tour_ics(row)
+    return row
 
 
 def _locked_tour(conn: Connection, tour_id: UUID) -> dict[str, Any]:
     """The tour's row, locked for update after its property's occupancy: the order of every writer of occupancy
-    (the cache refresh records outcomes under the same lock), so a PATCH and a refresh never deadlock."""
+    (the cache refresh records outcomes under the same lock), so a change of a tour and a refresh never deadlock."""
     property_id = tours_repository.property_of(conn, tour_id)
     row = None
     if property_id is not None:
@@ -309,21 +285,21 @@ def _check_transition(current: TourStatus, new_status: TourStatus, start: dateti
     if new_status not in ALLOWED_TRANSITIONS[current]:
         raise InvalidTransitionError(
             f"a {current} tour cannot become {new_status}",
-            [{"loc": ["body", "status"], "type": "invalid_transition", "msg": f"{current} -> {new_status}"}],
+            Problem("status", "invalid_transition", f"{current} -> {new_status}"),
         )
     if new_status in OUTCOME_STATUSES and not has_started(start, now):
         raise InvalidTransitionError(
             f"a tour can become {new_status} only once it has started",
-            [{"loc": ["body", "status"], "type": "invalid_transition", "msg": "the tour has not started"}],
+            Problem("status", "invalid_transition", "the tour has not started"),
         )
 
 
 def update_tour(
     tour_id: UUID, request: UpdateTourRequest, correlation_id: str | None, now: datetime | None = None
 ) -> dict[str, Any]:
-    """Applies a PATCH. Staff notes and preferences count as changes ResMan must learn: notes travel in the
-    appointment's comments, preferences in the guest card's CustomerPreferences, so a change of either bumps
-    the version and queues a sync like the others."""
+    """Applies a change and returns the tour's row. Staff notes and preferences count as changes ResMan must learn:
+    notes travel in the appointment's comments, preferences in the guest card's CustomerPreferences, so a change of
+    either bumps the version and queues a sync like the others."""
     now = now or datetime.now(UTC)
     fields = request.model_fields_set
     with db.transaction() as conn:
@@ -342,7 +318,7 @@ def update_tour(
             if current not in ACTIVE_STATUSES or new_status not in ACTIVE_STATUSES:
                 raise InvalidTransitionError(
                     "only a scheduled or confirmed tour can be rescheduled",
-                    [{"loc": ["body"], "type": "invalid_transition", "msg": f"tour is {current}"}],
+                    Problem(None, "invalid_transition", f"tour is {current}"),
                 )
             schedule = schedules_repository.get_schedule(conn, row["property_id"])
             if schedule is None:
@@ -369,22 +345,30 @@ def update_tour(
             changes["staff_notes"] = request.staff_notes
         changes.update(_preferences_change(request, row["preferences"]))
         if not changes:
-            return tour_json(row)
+            return row
         try:
             row = tours_repository.update_tour(conn, tour_id, changes, bump_version=True)
         except tours_repository.SlotTakenError as error:
             raise SlotUnavailableError("the slot is full") from error
     send_sync_requests([SyncRequest(row["id"], row["version"], correlation_id)])
-    return tour_json(row)
+    return row
 
 
 class _Cursor(BaseModel):
-    """Where a page of GET /tours ended: the paging key (created_at, id) of its last tour."""
+    """Where a page of tours ended: the paging key (created_at, id) of its last tour."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
     created_at: Instant
     id: UUID
+
+
+@dataclass(frozen=True)
+class ToursPage:
+    """Tours' rows in booking order; `next_cursor` continues after the last, None on the last page."""
+
+    rows: list[dict[str, Any]]
+    next_cursor: str | None
 
 
 def encode_cursor(created_at: datetime, tour_id: UUID) -> str:
@@ -393,13 +377,13 @@ def encode_cursor(created_at: datetime, tour_id: UUID) -> str:
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    """The (created_at, id) of a cursor; any other text, or JSON of another shape, is a 422."""
+    """The (created_at, id) of a cursor; any other text, or JSON of another shape, is a BookingValidationError."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         after = _Cursor.model_validate_json(raw)
     except (ValueError, binascii.Error):  # pydantic's ValidationError is a ValueError
         raise BookingValidationError(
-            "cursor is not valid", [{"loc": ["query", "cursor"], "type": "cursor_invalid", "msg": "invalid cursor"}]
+            "cursor is not valid", Problem("cursor", "cursor_invalid", "invalid cursor")
         ) from None
     return after.created_at, after.id
 
@@ -413,7 +397,7 @@ def list_tours(
     start_to: datetime | None,
     limit: int,
     cursor: str | None,
-) -> dict[str, Any]:
+) -> ToursPage:
     after = decode_cursor(cursor) if cursor else None
     with db.transaction() as conn:
         rows = tours_repository.list_tours(
@@ -429,19 +413,10 @@ def list_tours(
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more else None
-    return {"items": [tour_json(row) for row in rows], "next_cursor": next_cursor}
+    return ToursPage(rows, next_cursor)
 
 
-def success_rates(property_id: UUID | None) -> dict[str, Any]:
+def success_rates(property_id: UUID | None) -> list[dict[str, Any]]:
+    """Per property (one, or all): property_id, completion_rate and sync_success_rate, percents or None."""
     with db.transaction() as conn:
-        rows = tours_repository.success_rates(conn, property_id)
-    return {
-        "items": [
-            {
-                "property_id": str(row["property_id"]),
-                "completion_rate": row["completion_rate"],
-                "sync_success_rate": row["sync_success_rate"],
-            }
-            for row in rows
-        ]
-    }
+        return tours_repository.success_rates(conn, property_id)

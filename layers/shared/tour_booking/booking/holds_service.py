@@ -8,40 +8,26 @@ counting at `expires_at` by itself, and the cache refresh deletes the expired ro
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 from tour_booking import db
-from tour_booking.api.models import CreateHoldRequest
 from tour_booking.booking.booking_errors import HoldNotFoundError, SlotUnavailableError, TooManyHoldsError
+from tour_booking.booking.booking_requests import CreateHoldRequest
 from tour_booking.booking.booking_service import open_slot
 from tour_booking.db import holds_repository, schedules_repository
 from tour_booking.db.holds_repository import Hold
-from tour_booking.domain.errors import PropertyNotFoundError
+from tour_booking.domain.errors import Problem, PropertyNotFoundError
 from tour_booking.settings import get_settings
 
 
-def hold_json(hold: Hold, zone: Any) -> dict[str, Any]:
-    """A hold as answered: times with the property's local offset."""
-    return {
-        "id": str(hold.id),
-        "property_id": str(hold.property_id),
-        "scheduled_datetime": hold.scheduled_datetime.astimezone(zone).isoformat(),
-        "tour_type": hold.tour_type,
-        "conversation_id": None if hold.conversation_id is None else str(hold.conversation_id),
-        "expires_at": hold.expires_at.astimezone(zone).isoformat(),
-    }
-
-
-def create_hold(
-    request: CreateHoldRequest, now: datetime | None = None, ttl: timedelta | None = None
-) -> dict[str, Any]:
-    """Takes one seat of the slot for `ttl` (default: the request's ttl_seconds, else HOLD_TTL_SECONDS)."""
+def create_hold(request: CreateHoldRequest, now: datetime | None = None, ttl: timedelta | None = None) -> Hold:
+    """Takes one seat of the slot for `ttl` (default: the request's ttl_seconds, else HOLD_TTL_SECONDS). The hold's
+    times are in the property's time zone."""
     now = now or datetime.now(UTC)
     if ttl is None:
         ttl = timedelta(seconds=request.ttl_seconds or get_settings().hold_ttl_seconds)
-    loc = ["body", "scheduled_datetime"]
     with db.transaction() as conn:
         schedule = schedules_repository.get_schedule(conn, request.property_id)
         if schedule is None:
@@ -59,14 +45,21 @@ def create_hold(
             )
         except holds_repository.HoldSlotTakenError as error:
             raise SlotUnavailableError(
-                "the slot is full", [{"loc": loc, "type": "slot_full", "msg": "slot is full"}]
+                "the slot is full", Problem("scheduled_datetime", "slot_full", "slot is full")
             ) from error
         except holds_repository.HoldLimitError as error:
             raise TooManyHoldsError(
                 "this conversation already holds the most slots allowed at once; book or release one",
-                [{"loc": ["body", "conversation_id"], "type": "too_many_holds", "msg": "too many live holds"}],
+                Problem("conversation_id", "too_many_holds", "too many live holds"),
             ) from error
-    return hold_json(hold, schedule.zone)
+    zone = schedule.zone
+    return dataclasses.replace(
+        hold,
+        scheduled_datetime=hold.scheduled_datetime.astimezone(zone),
+        scheduled_end=hold.scheduled_end.astimezone(zone),
+        expires_at=hold.expires_at.astimezone(zone),
+        created_at=hold.created_at.astimezone(zone),
+    )
 
 
 def release_hold(hold_id: UUID) -> None:

@@ -172,6 +172,12 @@ def fetch_all(query: bytes | sql.SQL | sql.Composed, params: Mapping[str, Any] |
         return cursor.fetchall()
 
 
+def ping() -> None:
+    """Returns when the database answers a statement; raises DatabaseUnavailableError when it does not."""
+    with transaction() as conn:
+        conn.execute(b"SELECT 1")
+
+
 @contextmanager
 def _outage_as_unavailable(conn: Connection) -> Iterator[None]:
     """A lost connection is dropped (the next call opens a new one) and surfaces as DatabaseUnavailableError."""
