@@ -1,6 +1,6 @@
 """What must hold in the database after any booking load, as SQL: read by the load tests and the soak.
 
-Occupancy over time (SPEC.md "Capacity is counted over time"): a tour occupies [start, end + buffer). The
+Occupancy over time (README "Database", capacity counted over time): a tour occupies [start, end + buffer). The
 over-capacity check below is written from the tables, independently of sql/050's `occupancy` functions, so it
 also checks them. Staff appointments (resman_staff_appointment) are not counted: the loads that read these
 queries book only through the API. A load that changes schedules may only raise capacity: a lowered capacity

@@ -3,7 +3,9 @@ ResMan credentials the double accepts. Fixed ids, so the printed curl commands w
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -72,8 +74,6 @@ def first_free_start(now: datetime | None = None) -> datetime | None:
 
 def main() -> int:
     """`python -m tools.demo_data`: migrates DATABASE_URL and adds the demo (e.g. for `sam local invoke`)."""
-    import os  # noqa: PLC0415
-    from pathlib import Path  # noqa: PLC0415
 
     import psycopg  # noqa: PLC0415
 

@@ -321,11 +321,6 @@ def _run_stack(options: Options, state_dir: StateDir) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    try:
-        import tour_booking  # noqa: F401, PLC0415
-    except ImportError:
-        print("tour_booking is not importable: run `make dev`, or set PYTHONPATH=layers/shared:.", file=sys.stderr)
-        return 2
     started = time.monotonic()
     code = run(parse_args(argv))
     if code == 0:

@@ -10,6 +10,7 @@ backoff so a retry shows up in the log while one watches.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import logging
 import threading
@@ -50,8 +51,6 @@ def _message_attributes(message: MessageTypeDef) -> dict[str, Any]:
         if "StringValue" in value:
             attribute["stringValue"] = value["StringValue"]
         if "BinaryValue" in value:
-            import base64  # noqa: PLC0415
-
             attribute["binaryValue"] = base64.b64encode(value["BinaryValue"]).decode()
         converted[name] = attribute
     return converted

@@ -1,4 +1,4 @@
-"""GET /tours/{tour_id}/calendar.ics: the tour as an iCalendar event (SPEC.md "Tour events")."""
+"""GET /tours/{tour_id}/calendar.ics: the tour as an iCalendar event (README "Tour events")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Every row of SPEC.md's contract table, driven through the booking API's Lambda handler."""
+"""Every row of the HTTP contract (openapi.json, README "Booking API"), driven through the booking API's Lambda
+handler."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Holds through the handler (SPEC.md "Holds"): a live hold takes a seat in availability and in the capacity rule,
-frees itself at expires_at with no write, is released at once by DELETE, and is consumed by the booking that
-carries it; mismatched, unknown and expired hold ids, and a fourth hold of one conversation."""
+"""Holds through the handler (README "Booking API", Holds): a live hold takes a seat in availability and in the
+capacity rule, frees itself at expires_at with no write, is released at once by DELETE, and is consumed by the
+booking that carries it; mismatched, unknown and expired hold ids, and a fourth hold of one conversation."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Guest cards stay the leasing team's (SPEC.md, "Guest cards"): the sync and the refresh against the ResMan
+"""Guest cards stay the leasing team's (README "ResMan sync", guest cards): the sync and the refresh against the ResMan
 double over real HTTP, real PostgreSQL. Staff's edits are played through the double's /__double__/ controls."""
 
 from __future__ import annotations

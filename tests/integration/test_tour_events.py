@@ -1,4 +1,4 @@
-"""Tour events (SPEC.md "Tour events"): the outbox written with every change, the publisher on moto's EventBridge,
+"""Tour events (README "Tour events"): the outbox written with every change, the publisher on moto's EventBridge,
 ordering, crashes, reminders, the refresh's and the sync's events, privacy and the detail schemas."""
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def test_a_committed_booking_publishes_exactly_its_event(clean_db: str, event_bu
     # when the publisher runs (twice)
     first = publish_pending(event_bus.events)
     second = publish_pending(event_bus.events)
-    # then the bus delivered one TourBooked, with the detail of SPEC.md, and the second run sent nothing
+    # then the bus delivered one TourBooked, with its schema's detail (schemas/events/), and the second run sent nothing
     assert (first.published, second.published, second.pending) == (1, 0, 0)
     [event] = event_bus.delivered()
     assert (event["source"], event["detail-type"]) == ("tour-booking", "TourBooked")

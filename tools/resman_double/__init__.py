@@ -11,7 +11,7 @@ Start it in-process (tests, the local stack)::
 ``seed_demo(double)`` adds the local stack's demo credentials and property (tools/demo_data.py).
 Or as a process: ``python -m tools.resman_double --port 8765``.
 
-ResMan's surface (resman-api.md): form-encoded POSTs to ``/<Area>/<Method>`` with IntegrationPartnerID, ApiKey,
+ResMan's surface: form-encoded POSTs to ``/<Area>/<Method>`` with IntegrationPartnerID, ApiKey,
 AccountID and PropertyID checked; the envelope (MethodName, Status, ErrorDescription, AccountID, PropertyID,
 payload) as JSON or XML by ``Accept`` (XML root ``<ResMan>``, MITS payloads under ``Response``); failures are
 HTTP 200 with Status ``Failed``/``Error``. Methods: ``MITS/PostLeadManagement4_0`` (form field ``Xml``; a post

@@ -1,4 +1,4 @@
-"""Configuration, parsed once per container from the environment (names as SPEC.md gives them).
+"""Configuration, parsed once per container from the environment (names as the README's Configuration table gives them).
 
 In Lambda a container is a process and its environment is `os.environ`. Locally (`make dev`) every function's
 containers share one process, so each container thread declares its function's own variables from
@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     # ResMan's clock stamps modified dates: windows reach this far past ours (the watermark never does).
     refresh_window_lookahead_minutes: int = Field(default=10080, ge=0)
 
-    # Tour events (SPEC.md "Tour events"): the EventBridge bus, the reminders' offsets before a tour's start, the
+    # Tour events (README "Tour events"): the EventBridge bus, the reminders' offsets before a tour's start, the
     # publisher's lease on the rows it claimed (longer than its function's timeout, so a live publisher never
     # outlives it; a crashed one's rows come back after it), the delay before a refused entry is sent again, and
     # how long published events stay in the outbox (the bus's archive keeps them for replay).

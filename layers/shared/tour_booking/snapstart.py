@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 import random
+import sys
 from collections.abc import Sequence
 
 PRELOADED = (
@@ -51,7 +52,6 @@ def after_restore() -> None:
 
 def forget_container_state() -> None:
     """Connections, credentials, clients and cached secrets: built again by the next call that needs them."""
-    import sys  # noqa: PLC0415
 
     from tour_booking import db, tracing  # noqa: PLC0415
 

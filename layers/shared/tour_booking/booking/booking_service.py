@@ -220,7 +220,7 @@ def create_tour(
                     "tour_type": str(request.tour_type),
                     "scheduled_datetime": request.scheduled_datetime,
                     "scheduled_end": end,
-                    "prospect_info": _jsonb(request.prospect.model_dump(mode="json", exclude_none=True)),
+                    "prospect_info": request.prospect.model_dump(mode="json", exclude_none=True),
                     "staff_notes": request.staff_notes,
                     "preferences": _preferences(request.preferences),
                 },
@@ -236,12 +236,12 @@ def create_tour(
     return Booking(booked)
 
 
-def _preferences(preferences: Preferences | None) -> Any:
+def _preferences(preferences: Preferences | None) -> dict[str, Any] | None:
     """The stored form: only the fields given (null when none), dates as YYYY-MM-DD."""
     if preferences is None:
         return None
     given = preferences.model_dump(mode="json", exclude_none=True)
-    return _jsonb(given) if given else None
+    return given or None
 
 
 def _preferences_change(request: UpdateTourRequest, stored: dict[str, Any] | None) -> dict[str, Any]:
@@ -249,13 +249,7 @@ def _preferences_change(request: UpdateTourRequest, stored: dict[str, Any] | Non
     if "preferences" not in request.model_fields_set:
         return {}
     new = _preferences(request.preferences)
-    return {} if (new.obj if new is not None else None) == stored else {"preferences": new}
-
-
-def _jsonb(value: dict[str, Any]) -> Any:
-    from psycopg.types.json import Jsonb  # noqa: PLC0415
-
-    return Jsonb(value)
+    return {} if new == stored else {"preferences": new}
 
 
 def get_tour(tour_id: UUID) -> dict[str, Any]:

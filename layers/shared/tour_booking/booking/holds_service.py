@@ -1,4 +1,4 @@
-"""Holds: a seat kept while the chat collects the prospect's details (SPEC.md "Holds").
+"""Holds: a seat kept while the chat collects the prospect's details (README "Booking API", Holds).
 
 A hold is refused like a booking of the same slot (past, off the grid, closed, tour type not offered, full); the
 database's hold trigger (sql/060) has the last word on capacity and on the 3 live holds a conversation may keep, so

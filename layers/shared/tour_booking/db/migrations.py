@@ -22,6 +22,8 @@ from pathlib import Path
 
 import psycopg
 
+from tour_booking.db import conninfo
+
 # Any fixed bigint: it names this project's migration lock among the server's advisory locks.
 MIGRATION_LOCK_KEY = 0x746F75725F6D6967
 
@@ -119,7 +121,6 @@ def _refuse_out_of_order(pending: list[Migration], applied: dict[str, str]) -> N
 
 
 def main(argv: list[str] | None = None) -> int:
-    from tour_booking.db import conninfo  # noqa: PLC0415 - keeps the module importable without settings
 
     parser = argparse.ArgumentParser(description="Apply the SQL migrations to DATABASE_URL.")
     parser.add_argument("directory", type=Path, nargs="?", default=Path("sql"))

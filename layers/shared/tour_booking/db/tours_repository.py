@@ -8,6 +8,8 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
 
 Connection = psycopg.Connection[dict[str, Any]]
 
@@ -64,6 +66,17 @@ def _translate(error: psycopg.Error) -> Exception:
     return error
 
 
+_JSON_COLUMNS = frozenset({"prospect_info", "preferences"})
+
+
+def _bound(values: dict[str, Any]) -> dict[str, Any]:
+    """The JSON columns' dicts as jsonb parameters."""
+    return {
+        column: Jsonb(value) if column in _JSON_COLUMNS and value is not None else value
+        for column, value in values.items()
+    }
+
+
 def insert_tour(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
     """Inserts a new tour (scheduled, pending) and returns its row with the property's time zone; `id` may be given
     (a booking that consumes a hold names the tour in the hold first), else the database makes one."""
@@ -77,7 +90,7 @@ def insert_tour(conn: Connection, values: dict[str, Any]) -> dict[str, Any]:
             b"SELECT "
             + _TOUR_COLUMNS
             + b", s.timezone FROM t LEFT JOIN tour_schedule s ON s.property_id = t.property_id",
-            values,
+            _bound(values),
         ).fetchone()
     except psycopg.errors.IntegrityError as error:
         raise _translate(error) from error
@@ -91,7 +104,6 @@ def get_tour(conn: Connection, tour_id: UUID, *, for_update: bool = False) -> di
 
 def update_tour(conn: Connection, tour_id: UUID, changes: dict[str, Any], *, bump_version: bool) -> dict[str, Any]:
     """Applies `changes` (column -> value); a change ResMan must learn bumps the version and marks it pending."""
-    from psycopg import sql  # noqa: PLC0415 - only writes compose SQL
 
     assignments: list[sql.Composable] = [
         sql.SQL("{} = {}").format(sql.Identifier(column), sql.Placeholder(column)) for column in changes
@@ -103,7 +115,7 @@ def update_tour(conn: Connection, tour_id: UUID, changes: dict[str, Any], *, bum
         "SELECT {}, s.timezone FROM t LEFT JOIN tour_schedule s ON s.property_id = t.property_id"
     ).format(sql.SQL(", ").join(assignments), sql.Placeholder("_id"), sql.SQL(_TOUR_COLUMNS.decode()))
     try:
-        row = conn.execute(query, {**changes, "_id": tour_id}).fetchone()
+        row = conn.execute(query, {**_bound(changes), "_id": tour_id}).fetchone()
     except psycopg.errors.IntegrityError as error:
         raise _translate(error) from error
     return _returned(row)
@@ -124,7 +136,6 @@ def list_tours(
 
     Both columns are immutable (sql/045 keeps created_at), so a reschedule or a status change never moves a tour
     across a page boundary: no tour is skipped or listed twice."""
-    from psycopg import sql  # noqa: PLC0415
 
     conditions: list[sql.Composable] = []
     params: dict[str, Any] = {"limit": limit}

@@ -26,7 +26,7 @@ class SyncStatus(StrEnum):
 
 ACTIVE_STATUSES = frozenset({TourStatus.SCHEDULED, TourStatus.CONFIRMED})
 
-# Status moves only forward (SPEC.md): scheduled -> confirmed -> completed | no_show; active -> cancelled.
+# Status moves only forward: scheduled -> confirmed -> completed | no_show; active -> cancelled.
 ALLOWED_TRANSITIONS: dict[TourStatus, frozenset[TourStatus]] = {
     TourStatus.SCHEDULED: frozenset({TourStatus.CONFIRMED, TourStatus.CANCELLED}),
     TourStatus.CONFIRMED: frozenset({TourStatus.COMPLETED, TourStatus.NO_SHOW, TourStatus.CANCELLED}),
@@ -35,7 +35,7 @@ ALLOWED_TRANSITIONS: dict[TourStatus, frozenset[TourStatus]] = {
     TourStatus.NO_SHOW: frozenset(),
 }
 
-# What happened at the tour: a tour can have an outcome only once it has started (SPEC.md).
+# What happened at the tour: a tour can have an outcome only once it has started.
 OUTCOME_STATUSES = frozenset({TourStatus.COMPLETED, TourStatus.NO_SHOW})
 
 

@@ -1,7 +1,7 @@
 """Which guest card (domain.guest_card) a tour belongs to, and what a post to an existing card says: pure rules,
 no I/O.
 
-The leasing team owns the cards (SPEC.md, "Guest cards"). A tour's card is, in order:
+The leasing team owns the cards (README "ResMan sync", guest cards). A tour's card is, in order:
 
 1. `stored_id`: the ProspectID stored on the tour (the card it was synced to before);
 2. `email`: a card with the booking's email (case-insensitive);

@@ -1,7 +1,7 @@
 """What a new tour schedule no longer fits: a pure function of the schedule, the active future tours and which of
 them the database's occupancy rule finds over capacity (occupancy_repository.over_capacity_tours).
 
-A schedule change never moves or cancels a tour (SPEC.md); it reports each tour it leaves behind, once, with the
+A schedule change never moves or cancels a tour; it reports each tour it leaves behind, once, with the
 first reason that applies in this order: the tour type is withdrawn, the day is blacked out, the tour is outside
 the opening hours, its start is off the slot grid, it does not fit the capacity.
 """

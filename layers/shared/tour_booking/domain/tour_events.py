@@ -1,4 +1,4 @@
-"""Tour events as DomIQ hears them (SPEC.md "Tour events"): the detail of each outbox row and its EventBridge entry.
+"""Tour events as DomIQ hears them (README "Tour events"): the detail of each outbox row and its EventBridge entry.
 
 Pure: an outbox row (sql/070's `tour_event_outbox`) in, the event out. Every delivery of one row builds the same
 detail, `event_id` included. The detail names the tour and what happened to it, never the prospect: DomIQ reads

@@ -1,6 +1,6 @@
 """What ResMan's guest cards say about our tours: pure decisions, no I/O.
 
-ResMan has no tour status (resman-api.md), so outcomes are read from a prospect's events:
+ResMan has no tour status, so outcomes are read from a prospect's events:
 
 - `completed`: a `Show` event dated at or after the appointment (less SHOW_EARLY_TOLERANCE: a prospect who
   arrives a little early and is checked in at once still toured), read once the tour has started by our clock,

@@ -1,4 +1,4 @@
-"""Publishes the tour events' outbox to EventBridge (SPEC.md "Tour events"); run every minute by the schedule.
+"""Publishes the tour events' outbox to EventBridge (README "Tour events"); run every minute by the schedule.
 
 One run: issue the reminders that fell due, then until nothing is pending (or the run's time is up): claim a batch
 with a lease (one short transaction), PutEvents it 10 entries at a time, and mark each call's accepted entries

@@ -1,4 +1,4 @@
-"""The ResMan legacy API client (resman-api.md): form-encoded POSTs to `<base>/<Area>/<Method>`.
+"""The ResMan legacy API client: form-encoded POSTs to `<base>/<Area>/<Method>`.
 
 - One keep-alive HTTP connection per thread and host (stdlib http.client: nothing to add to the layer).
 - Timeouts on every call (RESMAN_TIMEOUT_SECONDS).
@@ -27,6 +27,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -323,8 +324,6 @@ def _seconds(header: str | None) -> float | None:
     try:
         return max(float(header), 0.0)
     except ValueError:
-        from email.utils import parsedate_to_datetime  # noqa: PLC0415
-
         try:
             when = parsedate_to_datetime(header)
         except (TypeError, ValueError):

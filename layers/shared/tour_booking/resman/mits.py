@@ -1,4 +1,4 @@
-"""MITS Lead Management 4.0 XML, as ResMan reads and answers it (resman-api.md), with xml.etree only: the
+"""MITS Lead Management 4.0 XML, as ResMan reads and answers it, with xml.etree only: the
 domain's guest cards (tour_booking.domain.guest_card) built into posts and parsed from answers.
 
 Building: one `LeadManagement/Prospects/Prospect` with a `Customers/Customer`, the ResMan ids when known (so
