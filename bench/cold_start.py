@@ -6,12 +6,12 @@ its Tracer is live). Each sample is a fresh interpreter importing the handler, m
 all of them alike. Medians of ROUNDS rounds (7 or more).
 
 Tracing options, each added to the booking API handler's import:
-- `active tracing alone`: the handler as shipped (`tour_booking.tracing` imports no SDK at init); Lambda's
+- `active tracing alone`: the handler as shipped (`tour_booking.observability` imports no SDK at init); Lambda's
   active tracing records the function's own segments (Initialization, Invocation, Overhead) without any code;
 - `X-Ray SDK at init`: what the handlers did before: Powertools' Tracer with botocore and httplib patched
   at import;
 - `X-Ray SDK lazily, first sampled call`: the SDK loaded and patched by the first sampled invocation
-  (`tour_booking.tracing.load_tracer()`): paid once per container, only when a request is traced;
+  (`tour_booking.observability.load_tracer()`): paid once per container, only when a request is traced;
 - `OpenTelemetry SDK at init`: the OpenTelemetry SDK, its tracer provider and an OTLP/HTTP exporter, what
   ADOT's Python layer loads before a handler (only when `opentelemetry-sdk` is installed; ADOT's layer also
   starts a collector extension, reported at 750-1,000 ms of init, which no import here measures).
@@ -54,7 +54,7 @@ _EAGER_XRAY = (
     "from aws_lambda_powertools import Tracer\n"
     "Tracer(patch_modules=('botocore', 'httplib'))\n"
 )
-_LAZY_XRAY = "import functions.booking_api.app\nfrom tour_booking import tracing\ntracing.load_tracer()\n"
+_LAZY_XRAY = "import functions.booking_api.app\nfrom tour_booking import observability\nobservability.load_tracer()\n"
 _OTEL = (
     "import functions.booking_api.app\n"
     "from opentelemetry import trace\n"

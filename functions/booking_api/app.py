@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tour_booking import snapstart
 from tour_booking.api.app import handle
-from tour_booking.tracing import traced_handler
+from tour_booking.observability import traced_handler
 
 # SnapStart (a no-op without it): the snapshot holds the modules a first request needs, a restore drops the
 # connections, credentials and random state the snapshot froze (tour_booking/snapstart.py).

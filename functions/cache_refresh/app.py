@@ -11,19 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tour_booking.tracing import traced_handler
+from tour_booking.observability import logger, metrics, traced_handler
 
 if TYPE_CHECKING:
     from tour_booking.refresh.prospect_source import ProspectSource
-
-logger = Logger()
-# The namespace template.yaml's dashboard reads; fixed here so a missing POWERTOOLS_METRICS_NAMESPACE (sam local
-# with a partial env file) cannot turn a good run into a metrics validation error.
-metrics = Metrics(namespace="TourBooking")
 
 
 class CacheRefreshFailedError(Exception):

@@ -11,15 +11,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tour_booking.events.event_publisher import EventBus, eventbridge, publish_pending
-from tour_booking.tracing import traced_handler
+from tour_booking.observability import logger, metrics, traced_handler
 
-logger = Logger()
-metrics = Metrics(namespace="TourBooking")
 # Time kept back from the invocation's limit for the last PutEvents call and its mark.
 RESERVE_SECONDS = 10.0
 

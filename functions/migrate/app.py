@@ -7,10 +7,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-logger = Logger()
+from tour_booking.observability import logger
+
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 
 

@@ -14,21 +14,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.batch.sqs_fifo_partial_processor import SqsFifoPartialProcessor
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tour_booking.tracing import traced_handler
+from tour_booking.observability import logger, metrics, traced_handler
 
 if TYPE_CHECKING:
     from tour_booking.refresh.prospect_source import ProspectSource
     from tour_booking.refresh.resman_refresh import PropertyResult
 
-logger = Logger()
-metrics = Metrics(namespace="TourBooking")
 # A failed message fails the later ones of its group in the batch (FIFO order), not the other accounts'.
 processor = SqsFifoPartialProcessor(skip_group_on_error=True)
 # A batch whose every message failed is answered like any other (all listed) instead of raising.

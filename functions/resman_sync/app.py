@@ -6,22 +6,19 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools import Logger, Metrics, single_metric
+from aws_lambda_powertools import single_metric
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tour_booking.tracing import traced_handler
+from tour_booking.observability import logger, metrics, traced_handler
 
 if TYPE_CHECKING:
     from tour_booking.resman.client import ResManClient
     from tour_booking.sync.resman_port import ResManPort
     from tour_booking.sync.sync_queue import SyncRequest
 
-logger = Logger()
-# The namespace template.yaml gives every function, also when run outside it (sam local, tests, make dev).
-metrics = Metrics(namespace="TourBooking")
 # The names template.yaml's sync failure-rate alarm and dashboard read.
 METRIC_NAMES = {
     "synced": "SyncSucceeded",

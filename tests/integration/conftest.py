@@ -14,6 +14,7 @@ from tests.builders import ACCOUNT, RESMAN_PROPERTY, SOURCE
 from tests.integration.buses import BusProbe
 from tools.local_sqs import LocalSqsServer
 from tools.resman_double import DoubleHandle, start_double
+from tour_booking import observability
 from tour_booking.events import event_publisher
 from tour_booking.resman.client import ResManClient
 from tour_booking.settings import get_settings
@@ -44,10 +45,9 @@ def resman_env(double: DoubleHandle, monkeypatch: pytest.MonkeyPatch) -> Iterato
     }.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("RESMAN_SECRET_ARN", raising=False)
-    from functions.resman_sync import app
 
     # the namespace template.yaml gives every function (POWERTOOLS_METRICS_NAMESPACE)
-    monkeypatch.setattr(app.metrics.provider, "namespace", "TourBooking")
+    monkeypatch.setattr(observability.metrics.provider, "namespace", "TourBooking")
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

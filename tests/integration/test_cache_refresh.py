@@ -10,6 +10,7 @@ import pytest
 
 from tests.builders import add_tour, cached_days, refresh_property, resman_ids, tour_row, watermark
 from tests.fakes import FakeEvent, FakeProspect, FakeResMan
+from tour_booking import observability
 from tour_booking.refresh.resman_refresh import refresh_all
 from tour_booking.settings import get_settings
 
@@ -320,12 +321,11 @@ def test_a_failing_property_does_not_stop_the_others(clean_db: str) -> None:
 def test_the_handler_refreshes_everything_then_raises_when_a_property_failed(
     clean_db: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from functions.cache_refresh import app
     from functions.cache_refresh.app import CacheRefreshFailedError, lambda_handler
     from tools.local_lambda import LambdaContext
 
     # the namespace template.yaml gives every function (POWERTOOLS_METRICS_NAMESPACE)
-    monkeypatch.setattr(app.metrics.provider, "namespace", "TourBooking")
+    monkeypatch.setattr(observability.metrics.provider, "namespace", "TourBooking")
 
     # given two properties, one of whose ResMan answers errors
     good, bad = refresh_property(clean_db), refresh_property(clean_db)

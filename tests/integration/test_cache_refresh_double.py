@@ -14,6 +14,7 @@ import pytest
 from tests.builders import add_tour, cached_days, refresh_property, tour_row, watermark
 from tools.local_lambda import LambdaContext
 from tools.resman_double import DoubleHandle, Fault, start_double
+from tour_booking import observability
 from tour_booking.resman.client import get_resman_client
 from tour_booking.settings import get_settings
 
@@ -43,7 +44,7 @@ def double(monkeypatch: pytest.MonkeyPatch) -> Iterator[DoubleHandle]:
 def refresh() -> dict[str, Any]:
     from functions.cache_refresh import app
 
-    app.metrics.provider.namespace = "TourBooking"  # as template.yaml's POWERTOOLS_METRICS_NAMESPACE
+    observability.metrics.provider.namespace = "TourBooking"  # as template.yaml's POWERTOOLS_METRICS_NAMESPACE
     result: dict[str, Any] = app.lambda_handler(EVENT, LambdaContext("cache-refresh", 1769, 300))
     return result
 

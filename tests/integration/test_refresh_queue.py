@@ -16,6 +16,7 @@ from tests.fakes import ConcurrencyProbe, FakeResMan
 from tools.local_lambda import LambdaContext
 from tools.local_sqs import SyncQueues, create_refresh_queues, sqs_client
 from tools.local_sqs_poller import LocalSqsPoller
+from tour_booking import observability
 from tour_booking.refresh import refresh_queue
 from tour_booking.settings import get_settings
 
@@ -39,11 +40,8 @@ def queues(sqs_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[SyncQueues
     monkeypatch.setenv("REFRESH_QUEUE_URL", pair.url)
     refresh_queue._sqs.cache_clear()
     get_settings.cache_clear()
-    from functions.cache_refresh import app as schedule
-    from functions.refresh_worker import app as worker
 
-    monkeypatch.setattr(schedule.metrics.provider, "namespace", "TourBooking")
-    monkeypatch.setattr(worker.metrics.provider, "namespace", "TourBooking")
+    monkeypatch.setattr(observability.metrics.provider, "namespace", "TourBooking")
     yield pair
     refresh_queue._sqs.cache_clear()
     get_settings.cache_clear()

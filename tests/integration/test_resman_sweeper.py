@@ -12,6 +12,7 @@ import pytest
 from functions.resman_sync.app import lambda_handler
 from tests.api_events import LambdaContext
 from tests.builders import add_tour, change_tour, queued_messages, synced_property, tour_row
+from tour_booking import observability
 from tour_booking.sync.resman_sync import sweep_pending
 
 START = datetime(2027, 3, 20, 11, 0, tzinfo=ZoneInfo("America/Chicago"))
@@ -19,9 +20,8 @@ START = datetime(2027, 3, 20, 11, 0, tzinfo=ZoneInfo("America/Chicago"))
 
 @pytest.fixture(autouse=True)
 def _metrics_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
-    from functions.resman_sync import app
 
-    monkeypatch.setattr(app.metrics.provider, "namespace", "TourBooking")
+    monkeypatch.setattr(observability.metrics.provider, "namespace", "TourBooking")
 
 
 def test_tours_pending_longer_than_the_age_are_sent_again(sqs_queue: Any, clean_db: str) -> None:

@@ -1,4 +1,4 @@
-"""The booking API traced as Lambda traces it (tour_booking/tracing.py).
+"""The booking API traced as Lambda traces it (tour_booking/observability.py).
 
 With TRACING_SDK=xray, a sampled invocation's X-Ray segments reach the daemon's UDP port with the handler's
 subsegment and its cold-start annotation, and none of the prospect's details (the 201 carries them all). By

@@ -30,6 +30,7 @@ from tools.local_sqs import LocalSqsServer, SyncQueues, create_sync_queues, sqs_
 from tools.local_sqs_poller import LocalSqsPoller
 from tools.resman_double import DoubleHandle, Fault, start_double
 from tools.sam_template import queue_settings
+from tour_booking import observability
 from tour_booking.resman.client import get_resman_client
 from tour_booking.settings import get_settings
 from tour_booking.sync import sync_queue
@@ -95,9 +96,8 @@ def queues(clean_db: str, double: DoubleHandle, monkeypatch: pytest.MonkeyPatch)
     for name, value in settings.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("RESMAN_SECRET_ARN", raising=False)
-    from functions.resman_sync import app
 
-    monkeypatch.setattr(app.metrics.provider, "namespace", "TourBooking")
+    monkeypatch.setattr(observability.metrics.provider, "namespace", "TourBooking")
     suffix = uuid.uuid4().hex[:8]
     pair = create_sync_queues(sqs_client(), f"tour-booking-sync-{suffix}", f"tour-booking-sync-dlq-{suffix}")
     monkeypatch.setenv("SYNC_QUEUE_URL", pair.url)

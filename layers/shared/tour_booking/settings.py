@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     db_prepare_threshold: int | None = 5
 
     sync_queue_url: str | None = None
-    # X-Ray SDK subsegments (tour_booking/tracing.py): "off", Lambda's active tracing alone; "xray", the SDK
+    # X-Ray SDK subsegments (tour_booking/observability.py): "off", Lambda's active tracing alone; "xray", the SDK
     # loaded by the first sampled invocation.
     tracing_sdk: Literal["off", "xray"] = "off"
 

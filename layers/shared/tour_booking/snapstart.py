@@ -53,10 +53,10 @@ def after_restore() -> None:
 def forget_container_state() -> None:
     """Connections, credentials, clients and cached secrets: built again by the next call that needs them."""
 
-    from tour_booking import db, tracing  # noqa: PLC0415
+    from tour_booking import db, observability  # noqa: PLC0415
 
     db.close()
-    tracing.forget()
+    observability.forget()
     # Only what was imported can hold anything: nothing is imported here that init did not.
     for module_name, attribute in (
         ("tour_booking.sync.sync_queue", "_sqs"),

@@ -13,10 +13,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from tour_booking.api import body_guard, errors
 from tour_booking.api.json_body import parse_json_body
-from tour_booking.api.observability import logger, metrics
 from tour_booking.api.resolver import ThreadLocalRestResolver
 from tour_booking.api.routers import availability, health, holds, tour_schedule, tours
 from tour_booking.api.routers import metrics as metrics_routes
+from tour_booking.observability import logger, metrics
 
 app = ThreadLocalRestResolver(enable_validation=True, json_body_deserializer=parse_json_body)
 for resource in (availability, tour_schedule, tours, holds, metrics_routes, health):

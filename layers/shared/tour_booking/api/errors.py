@@ -20,8 +20,8 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from aws_lambda_powertools.metrics import MetricUnit
 
 from tour_booking.api.json_response import json_response
-from tour_booking.api.observability import logger, metrics
 from tour_booking.domain.errors import DatabaseUnavailableError, DomainError, Problem
+from tour_booking.observability import logger, metrics
 
 RETRY_AFTER_SECONDS = "5"
 

@@ -12,13 +12,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from tour_booking.api.json_response import json_response
 from tour_booking.api.models import TourPage
-from tour_booking.api.observability import metrics
 from tour_booking.api.openapi import responses
 from tour_booking.api.tour_answer import tour_json
 from tour_booking.booking.booking_requests import CreateTourRequest, UpdateTourRequest
 from tour_booking.domain.enums import TourStatus
 from tour_booking.domain.time_bounds import INSTANT_RANGE, Instant
 from tour_booking.domain.tour import Tour
+from tour_booking.observability import metrics
 
 if TYPE_CHECKING:
     from tour_booking.booking.booking_service import KeptAnswer

@@ -1,5 +1,12 @@
-"""The functions' tracing: Lambda's active tracing always, the X-Ray SDK's subsegments only when asked for, and
-then loaded by the first sampled invocation, never at init.
+"""The functions' logging, metrics and tracing, in one place.
+
+Every function logs and counts through `logger` and `metrics` (Powertools), named by the environment the
+template gives every function (POWERTOOLS_SERVICE_NAME, POWERTOOLS_METRICS_NAMESPACE); a module that logs on
+its function's behalf takes Powertools' `Logger(child=True)`, which names the module. Nothing logged carries a
+prospect's details: they are never passed as `extra`, and errors are logged by type.
+
+Tracing: Lambda's active tracing always, the X-Ray SDK's subsegments only when asked for, and then loaded by
+the first sampled invocation, never at init.
 
 Measured (bench/cold_start.py, README "Performance"): the X-Ray SDK, with the botocore it loads to patch it,
 was about a third of the booking API's init import (more of the others'). So:
@@ -24,12 +31,20 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools import Logger, Metrics
+
 if TYPE_CHECKING:
     from aws_lambda_powertools import Tracer
 
 PATCHED_MODULES = ("botocore", "httplib")
 TRACE_HEADER = "_X_AMZN_TRACE_ID"
 SERVICE = "tour-booking"
+METRICS_NAMESPACE = "TourBooking"
+
+logger = Logger()
+# The namespace is also given here, so that a function run without the template's environment (a test, a local
+# run with a partial env file) cannot turn a good run into a metrics validation error.
+metrics = Metrics(namespace=METRICS_NAMESPACE)
 
 
 class _Container:
