@@ -9,14 +9,16 @@ returns; it stops early, leaving the rest to the next run, when the invocation's
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tour_booking.events.event_publisher import EventBus, eventbridge, publish_pending
 from tour_booking.tracing import traced_handler
+
+if TYPE_CHECKING:
+    from tour_booking.events.event_publisher import EventBus
 
 logger = Logger()
 metrics = Metrics(namespace="TourBooking")
@@ -28,6 +30,9 @@ RESERVE_SECONDS = 10.0
 @traced_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext, bus: EventBus | None = None) -> dict[str, Any]:
+    # Cold start: the publisher (psycopg, the SQL modules, boto3) is imported by the first invocation.
+    from tour_booking.events.event_publisher import eventbridge, publish_pending  # noqa: PLC0415
+
     deadline = time.monotonic() + max(context.get_remaining_time_in_millis() / 1000 - RESERVE_SECONDS, 1.0)
     report = publish_pending(bus if bus is not None else eventbridge(), deadline=deadline)
     metrics.add_metric(name="TourEventsPublished", unit=MetricUnit.Count, value=report.published)
