@@ -10,11 +10,16 @@ holds, and POST /holds through the handler.
 
 Set BENCH_TOURS / BENCH_PROPERTIES / BENCH_SAMPLES / BENCH_HOLDS to scale it down. The SQS send after commit is left out
 (SYNC_QUEUE_URL unset): in AWS it adds one SendMessageBatch round trip after the commit.
+
+`python -m bench.booking_api --availability-runs 5` measures only availability at 10,000 tours: that many runs of
+BENCH_SAMPLES interleaved samples each (handler, bare SQL, handler with the read as before), every run's p50s and
+ratio, and the median ratio over the runs.
 """
 
 # ruff: noqa: PLC0415  - imports follow the environment this benchmark sets up
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -434,7 +439,10 @@ def _zone() -> Any:
     return ZoneInfo(ZONE)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--availability-runs", type=int, default=0, metavar="RUNS", help="only availability, RUNS runs")
+    args = parser.parse_args(argv if argv is not None else [])
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
     os.environ.pop("SYNC_QUEUE_URL", None)
     from bench.database import scratch_database
@@ -443,6 +451,9 @@ def main() -> None:
     properties = int(os.environ.get("BENCH_PROPERTIES", "10000"))
     big = int(os.environ.get("BENCH_TOURS", "1000000"))
     samples = int(os.environ.get("BENCH_SAMPLES", "2000"))
+    if args.availability_runs:
+        _availability_runs(properties, min(10_000, big), samples, args.availability_runs)
+        return
     small = min(10_000, big)
     live_holds = int(os.environ.get("BENCH_HOLDS", "10000"))
     results: dict[int, dict[str, dict[str, float]]] = {}
@@ -464,6 +475,34 @@ def main() -> None:
     handler_import, bare_import = _import_time()
     _report(results, handler_import, bare_import, properties, samples)
     _report_holds(holds, small)
+
+
+def _availability_runs(properties: int, tours: int, samples: int, runs: int) -> None:
+    from bench.database import scratch_database
+    from tour_booking import db
+
+    with scratch_database() as url:
+        bench = Bench(url, properties, samples)
+        bench.build()
+        bench.add_tours(tours)
+        measured = [bench.availability() for _ in range(runs)]
+        db.close()
+        bench.admin.close()
+    print(f"\navailability, {properties} properties x {CACHE_DAYS} cached days, {tours:,} tours, days=7:")
+    print(f"{runs} runs of {samples} samples, each sample of the three readings in turn\n")
+    print("| run | handler p50 / p99 (ms) | bare SQL p50 / p99 (ms) | handler / bare (p50) | read as before / bare |")
+    print("| --- | --- | --- | --- | --- |")
+    for number, m in enumerate(measured, 1):
+        print(
+            f"| {number} | {m['handler_p50']:.2f} / {m['handler_p99']:.2f} | {m['bare_p50']:.2f} / {m['bare_p99']:.2f} "
+            f"| {m['handler_p50'] / m['bare_p50']:.2f}x | {m['before_p50'] / m['bare_p50']:.2f}x |"
+        )
+    print(
+        f"| median | {statistics.median(m['handler_p50'] for m in measured):.2f} | "
+        f"{statistics.median(m['bare_p50'] for m in measured):.2f} | "
+        f"**{statistics.median(m['handler_p50'] / m['bare_p50'] for m in measured):.2f}x** (goal <= 2x) | "
+        f"{statistics.median(m['before_p50'] / m['bare_p50'] for m in measured):.2f}x |"
+    )
 
 
 def _report(
@@ -553,4 +592,4 @@ def _report_holds(holds: dict[str, float], tours: int) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
