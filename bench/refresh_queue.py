@@ -2,7 +2,8 @@
 
 10,000 properties x 14 days (BENCH_QUEUE_PROPERTIES) over 100 ResMan accounts, each with a few tours, as
 bench/cache_refresh.py seeds them, in PostgreSQL (an embedded server when DATABASE_URL is unset). The schedule's
-handler queues the batches on moto's SQS server (the template's FIFO refresh queue, one message group per account);
+handler queues the batches on moto's SQS server, run in a process of its own so that it does not share this one's
+GIL with the workers (the template's FIFO refresh queue, one message group per account);
 BENCH_QUEUE_WORKERS pollers (Lambda's concurrent workers, default 4; the template allows RefreshWorkerConcurrency, 10)
 invoke the refresh worker's handler with batches of 10 messages and honour `batchItemFailures`; they poll from
 before the schedule runs, as Lambda's event source mapping does. ResMan answers every SearchProspects after 100 ms
@@ -23,10 +24,13 @@ import contextlib
 import io
 import json
 import os
+import socket
+import subprocess
 import sys
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 PER_ACCOUNT = 2
@@ -39,7 +43,7 @@ def main() -> None:
     from bench.cache_refresh import ACCOUNTS, _seed
     from bench.database import scratch_database
     from tests.integration.cache_refresh_fixtures import ConcurrencyProbe
-    from tools.local_sqs import MOTO_AWS_ENVIRONMENT, LocalSqsServer, create_refresh_queues, sqs_client
+    from tools.local_sqs import MOTO_AWS_ENVIRONMENT, create_refresh_queues, sqs_client
     from tour_booking import db
     from tour_booking.refresh import refresh_queue
     from tour_booking.settings import get_settings
@@ -48,13 +52,11 @@ def main() -> None:
     workers = int(os.environ.get("BENCH_QUEUE_WORKERS", "4"))
     latency = int(os.environ.get("BENCH_RESMAN_LATENCY_MS", "100")) / 1000
     passes = PASSES[: int(os.environ.get("BENCH_QUEUE_PASSES", "2"))]
-    server = LocalSqsServer(port=0)
-    server.start()
     try:
-        with scratch_database() as url:
+        with scratch_database() as url, _moto_server() as endpoint:
             os.environ.update(MOTO_AWS_ENVIRONMENT)
             os.environ.update(
-                AWS_ENDPOINT_URL=server.url,
+                AWS_ENDPOINT_URL=endpoint,
                 REFRESH_HORIZON_DAYS="14",
                 REFRESH_BATCH_PROPERTIES="10",
                 REFRESH_CONCURRENCY=str(8 * workers),
@@ -83,7 +85,33 @@ def main() -> None:
             db.close()
     finally:
         refresh_queue._sqs.cache_clear()
-        server.stop()
+
+
+@contextlib.contextmanager
+def _moto_server() -> Iterator[str]:
+    """moto's server (`python -m moto.server`) on a free port of 127.0.0.1; its URL while the block runs."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("moto's server did not start") from None
+                time.sleep(0.2)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(30)
 
 
 class _Quiet(io.StringIO):

@@ -30,7 +30,7 @@ RESERVE_SECONDS = 10.0
 @traced_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext, bus: EventBus | None = None) -> dict[str, Any]:
-    # Cold start: the publisher (psycopg, the SQL modules, boto3) is imported by the first invocation.
+    # Cold start: the publisher (psycopg, pydantic-settings, the SQL modules) is imported by the first invocation.
     from tour_booking.events.event_publisher import eventbridge, publish_pending  # noqa: PLC0415
 
     deadline = time.monotonic() + max(context.get_remaining_time_in_millis() / 1000 - RESERVE_SECONDS, 1.0)
