@@ -46,6 +46,7 @@ FUNCTIONS = {
     "resman_sync": "import functions.resman_sync.app",
     "cache_refresh": "import functions.cache_refresh.app",
     "refresh_worker": "import functions.refresh_worker.app",
+    "event_publisher": "import functions.event_publisher.app",
     "migrate": "import functions.migrate.app",
 }
 

@@ -9,13 +9,15 @@ returns; it stops early, leaving the rest to the next run, when the invocation's
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from tour_booking.events.event_publisher import EventBus, eventbridge, publish_pending
 from tour_booking.observability import logger, metrics, traced_handler
+
+if TYPE_CHECKING:
+    from tour_booking.events.event_publisher import EventBus
 
 # Time kept back from the invocation's limit for the last PutEvents call and its mark.
 RESERVE_SECONDS = 10.0
@@ -25,6 +27,9 @@ RESERVE_SECONDS = 10.0
 @traced_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext, bus: EventBus | None = None) -> dict[str, Any]:
+    # Cold start: the publisher (psycopg, pydantic-settings, the SQL modules) is imported by the first invocation.
+    from tour_booking.events.event_publisher import eventbridge, publish_pending  # noqa: PLC0415
+
     deadline = time.monotonic() + max(context.get_remaining_time_in_millis() / 1000 - RESERVE_SECONDS, 1.0)
     report = publish_pending(bus if bus is not None else eventbridge(), deadline=deadline)
     metrics.add_metric(name="TourEventsPublished", unit=MetricUnit.Count, value=report.published)

@@ -66,6 +66,9 @@ $$;
 -- For slots (starts[i], ends[i]): the most occupants at one instant of what each slot would occupy, its end plus
 -- the buffer. A slot's `remaining` is capacity minus this peak, so booking it never puts one instant over capacity.
 -- Live holds are counted or not: the cached `remaining` must not count what expires unwritten.
+-- `o` is MATERIALIZED: referenced once, the planner would inline it into the per-slot subquery and run
+-- `occupancy` again for every slot (the refresh's 14 days of 30-minute slots: ~100 ms per property, ~7 ms read
+-- once; bench/refresh_queue.py).
 CREATE OR REPLACE FUNCTION occupancy_peaks_counting(
     p_property_id UUID, p_starts TIMESTAMPTZ[], p_ends TIMESTAMPTZ[], p_except_tour UUID, p_with_holds BOOLEAN)
 RETURNS TABLE (slot_start TIMESTAMPTZ, peak INTEGER)
@@ -76,7 +79,7 @@ LANGUAGE sql STABLE AS $$
         SELECT u.s, tstzrange(u.s, u.e + r.buffer) AS occupies
         FROM rules r CROSS JOIN unnest(p_starts, p_ends) AS u(s, e)),
     span AS (SELECT tstzrange(min(lower(occupies)), max(upper(occupies))) AS during FROM slot HAVING count(*) > 0),
-    o AS (
+    o AS MATERIALIZED (
         SELECT o.occupied
         FROM span CROSS JOIN LATERAL occupancy(p_property_id, span.during) AS o
         WHERE NOT (o.source = 'tour' AND o.occupant_id IS NOT DISTINCT FROM p_except_tour::TEXT)
