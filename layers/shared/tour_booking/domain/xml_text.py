@@ -13,7 +13,9 @@ from typing import Annotated
 
 from pydantic import AfterValidator
 
-_NOT_XML_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# The complement of `Char` within what a Python string can hold (nothing lies past U+10FFFF): written as the
+# small class it is, it compiles in a fraction of the time of the negated astral range (cold start).
+_NOT_XML_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def xml_text(value: str) -> str:
