@@ -29,12 +29,11 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics
-
-if TYPE_CHECKING:
-    from aws_lambda_powertools import Tracer
+# Powertools' package loads its Tracer class but not the X-Ray SDK, which the Tracer's provider imports when a
+# Tracer is first built (load_tracer).
+from aws_lambda_powertools import Logger, Metrics, Tracer
 
 PATCHED_MODULES = ("botocore", "httplib")
 TRACE_HEADER = "_X_AMZN_TRACE_ID"
@@ -63,8 +62,6 @@ def sampled() -> bool:
 def load_tracer() -> Tracer:
     """Powertools' Tracer with the AWS SDK and http.client patched; built once per container."""
     if _container.tracer is None:
-        from aws_lambda_powertools import Tracer  # noqa: PLC0415 - the point: only a sampled call pays for it
-
         _container.tracer = Tracer(service=SERVICE, patch_modules=PATCHED_MODULES)
     return _container.tracer
 
