@@ -12,13 +12,15 @@ write. The read query passes each cached day through `slots_with_live_holds`, wh
 overlaps; a property without live holds costs one index probe per read, and an expired hold counts no more from
 the instant it expires.
 
-The answer is built as JSON text: one query reads the schedule and the cached days, and the hot path
-touches no pydantic model (the parsed schedule is reused while its row is unchanged).
+One query reads the schedule and the cached days, and the hot path touches no pydantic model (the parsed
+schedule is reused while its row is unchanged): the offered days come back as plain values, which the API writes
+as JSON text (tour_booking.api.availability_answer).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -40,10 +42,25 @@ from tour_booking.domain.slots import compute_slots, local_today
 from tour_booking.settings import get_settings
 
 
+@dataclass(frozen=True, slots=True)
+class OfferedDay:
+    day: date
+    slots: list[dict[str, Any]]  # each in domain.availability.answered_slot's shape
+    last_updated: datetime  # in the property's zone
+    stale: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OfferedDays:
+    property_id: UUID
+    timezone: str
+    days: list[OfferedDay]
+
+
 def get_availability(
     property_id: UUID, start_date: date | None, days: int, tour_type: TourType | None, now: datetime | None = None
-) -> str:
-    """The availability answer as JSON text."""
+) -> OfferedDays:
+    """The slots a prospect can book now, per local day."""
     now = now or datetime.now(UTC)
     stale_before = now - timedelta(minutes=2 * get_settings().cache_refresh_interval_minutes)
     wanted_type = str(tour_type) if tour_type is not None else None
@@ -55,7 +72,7 @@ def get_availability(
     missing = [row["day"] for row in rows if row["slots"] is None]
     computed = _compute_missing(property_id, schedule, rows[0]["updated_at"], missing, now) if missing else {}
     earliest = now + timedelta(minutes=schedule.min_notice_minutes)
-    rendered = []
+    offered_days = []
     for row in rows:
         day: date = row["day"]
         if row["slots"] is not None:
@@ -71,13 +88,8 @@ def get_availability(
         else:
             offered = [answered_slot(slot_json(s)) for s in computed[day] if _offered(s, wanted_type, earliest)]
             last_updated = now
-        slots_text = json.dumps(offered, separators=(",", ":"))
-        stale = "true" if last_updated < stale_before else "false"
-        rendered.append(
-            f'{{"date":"{day.isoformat()}","slots":{slots_text},'
-            f'"last_updated":"{last_updated.astimezone(zone).isoformat()}","stale":{stale}}}'
-        )
-    return f'{{"property_id":"{property_id}","timezone":{json.dumps(schedule.timezone)},"days":[{",".join(rendered)}]}}'
+        offered_days.append(OfferedDay(day, offered, last_updated.astimezone(zone), last_updated < stale_before))
+    return OfferedDays(property_id, schedule.timezone, offered_days)
 
 
 def _offered(slot: Slot, tour_type: str | None, earliest: datetime) -> bool:

@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from tour_booking.api.availability_answer import availability_json
 from tour_booking.api.json_response import JSON
 from tour_booking.api.openapi import responses
 from tour_booking.domain.availability import Availability
@@ -33,6 +34,5 @@ def get_availability(
 ) -> Response[Any]:
     from tour_booking.availability import availability_service  # noqa: PLC0415 - cold start: loaded by the first call
 
-    # The service writes the answer's JSON itself: the hot path touches no pydantic model.
-    answer = availability_service.get_availability(property_id, start_date, days, tour_type)
-    return Response(status_code=200, content_type=JSON, body=answer)
+    offered = availability_service.get_availability(property_id, start_date, days, tour_type)
+    return Response(status_code=200, content_type=JSON, body=availability_json(offered))
