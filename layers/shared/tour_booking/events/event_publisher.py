@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
@@ -23,6 +23,7 @@ from aws_lambda_powertools import Logger
 from tour_booking import db
 from tour_booking.db import outbox_repository
 from tour_booking.domain import tour_events
+from tour_booking.run_reports import report_dict
 from tour_booking.settings import get_settings
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ class PublishReport:
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return report_dict(self)
 
 
 def _put(bus: EventBus, rows: Sequence[dict[str, Any]], bus_name: str) -> tuple[list[int], list[tuple[int, str]]]:
