@@ -66,10 +66,6 @@ def load_tracer() -> Tracer:
     return _container.tracer
 
 
-def is_loaded() -> bool:
-    return _container.tracer is not None
-
-
 def traced_handler(handler: Callable[..., Any]) -> Callable[..., Any]:
     """The handler, traced by the X-Ray SDK when TRACING_SDK=xray and Lambda sampled the invocation."""
 

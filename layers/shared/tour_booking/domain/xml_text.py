@@ -26,8 +26,4 @@ def xml_text(value: str) -> str:
     return value
 
 
-def is_xml_text(value: str) -> bool:
-    return _NOT_XML_CHAR.search(value) is None
-
-
 ResManText = Annotated[str, AfterValidator(xml_text)]
