@@ -1,5 +1,5 @@
 """The ResMan sync (SQS -> this function, partial batch responses) and, on the `{"sweep": true}` schedule, the
-sweeper: see tour_booking.sync.resman_sync."""
+sweeper: see tour_booking.sync.resman_sync and tour_booking.sync.sweeper."""
 
 from __future__ import annotations
 
@@ -82,7 +82,7 @@ def handle_batch(event: dict[str, Any], context: LambdaContext, client: ResManPo
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext, client: ResManClient | None = None) -> dict[str, Any]:
     if event.get("sweep"):
-        from tour_booking.sync.resman_sync import sweep_pending  # noqa: PLC0415
+        from tour_booking.sync.sweeper import sweep_pending  # noqa: PLC0415
 
         report = sweep_pending()
         metrics.add_metric(name="SweptTours", unit=MetricUnit.Count, value=report.sent)

@@ -353,7 +353,7 @@ def test_deleting_a_conversation_still_cancels_its_active_future_tours_in_resman
     import psycopg
 
     from tests.builders import queued_messages
-    from tour_booking.sync.resman_sync import sweep_pending
+    from tour_booking.sync.sweeper import sweep_pending
 
     # given one conversation with a synced future tour, a future tour whose sync never ran, a cancelled tour
     prop = synced_property(clean_db)

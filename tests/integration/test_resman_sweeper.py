@@ -13,7 +13,7 @@ from functions.resman_sync.app import lambda_handler
 from tests.api_events import LambdaContext
 from tests.builders import add_tour, change_tour, queued_messages, synced_property, tour_row
 from tour_booking import observability
-from tour_booking.sync.resman_sync import sweep_pending
+from tour_booking.sync.sweeper import sweep_pending
 
 START = datetime(2027, 3, 20, 11, 0, tzinfo=ZoneInfo("America/Chicago"))
 
