@@ -120,7 +120,8 @@ LANGUAGE sql STABLE AS $$
     WITH rules AS (
         SELECT capacity, make_interval(mins => buffer_minutes) AS buffer
         FROM tour_schedule WHERE property_id = p_property_id),
-    o AS (SELECT * FROM occupancy(p_property_id, tstzrange(p_after, NULL)) WHERE source <> 'hold')
+    -- MATERIALIZED, as in occupancy_peaks_counting: inlined, `occupancy` would run again for every tour.
+    o AS MATERIALIZED (SELECT * FROM occupancy(p_property_id, tstzrange(p_after, NULL)) WHERE source <> 'hold')
     SELECT t.id
     FROM rules r JOIN tour_booking_sync t ON t.property_id = p_property_id
     WHERE tour_is_active(t.status) AND t.scheduled_datetime > p_after
