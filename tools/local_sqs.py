@@ -12,6 +12,7 @@ from tools.sam_template import queue_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
 
 logger = logging.getLogger("tools.local_sqs")
 
@@ -73,23 +74,9 @@ def create_sync_queues(
     """The queue pair of template.yaml (idempotent: CreateQueue returns an existing queue with equal settings)."""
     settings: dict[str, Any] = queue_settings()
     receives = max_receive_count or settings["maxReceiveCount"]
-    dead_letter_url = client.create_queue(QueueName=dead_letter_name, Attributes={"MessageRetentionPeriod": "1209600"})[
-        "QueueUrl"
-    ]
-    dead_letter_arn = client.get_queue_attributes(QueueUrl=dead_letter_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    url = client.create_queue(
-        QueueName=name,
-        Attributes={
-            "VisibilityTimeout": str(visibility_timeout or settings["VisibilityTimeout"]),
-            "MessageRetentionPeriod": str(settings["MessageRetentionPeriod"]),
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": receives}),
-        },
-    )["QueueUrl"]
-    arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    logger.info("queues ready: %s (dead letters after %d receives -> %s)", name, receives, dead_letter_name)
-    return SyncQueues(url, arn, dead_letter_url, dead_letter_arn, receives)
+    return _create_queue_pair(
+        client, name, dead_letter_name, settings, receives=receives, visibility_timeout=visibility_timeout, fifo=False
+    )
 
 
 # ---------------------------------------------------------------- refresh queue (issue 18)
@@ -104,23 +91,38 @@ def create_refresh_queues(
 ) -> SyncQueues:
     """The refresh queue pair of template.yaml: FIFO, content-based deduplication, its RedrivePolicy."""
     settings: dict[str, Any] = queue_settings("RefreshQueue")
-    dead_letter_url = client.create_queue(
-        QueueName=dead_letter_name, Attributes={"FifoQueue": "true", "MessageRetentionPeriod": "1209600"}
-    )["QueueUrl"]
+    receives = settings["maxReceiveCount"]
+    return _create_queue_pair(
+        client, name, dead_letter_name, settings, receives=receives, visibility_timeout=visibility_timeout, fifo=True
+    )
+
+
+def _create_queue_pair(
+    client: SQSClient,
+    name: str,
+    dead_letter_name: str,
+    settings: dict[str, Any],
+    *,
+    receives: int,
+    visibility_timeout: int | None,
+    fifo: bool,
+) -> SyncQueues:
+    """A queue and its dead-letter queue with template.yaml's `settings`. A FIFO queue deduplicates by content,
+    and its dead-letter queue is FIFO too (SQS requires it)."""
+    dead_letter_attributes: dict[QueueAttributeNameType, str] = {"MessageRetentionPeriod": "1209600"}
+    attributes: dict[QueueAttributeNameType, str] = {
+        "VisibilityTimeout": str(visibility_timeout or settings["VisibilityTimeout"]),
+        "MessageRetentionPeriod": str(settings["MessageRetentionPeriod"]),
+    }
+    if fifo:
+        dead_letter_attributes["FifoQueue"] = attributes["FifoQueue"] = "true"
+        attributes["ContentBasedDeduplication"] = "true"
+    dead_letter_url = client.create_queue(QueueName=dead_letter_name, Attributes=dead_letter_attributes)["QueueUrl"]
     dead_letter_arn = client.get_queue_attributes(QueueUrl=dead_letter_url, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"
     ]
-    receives = settings["maxReceiveCount"]
-    url = client.create_queue(
-        QueueName=name,
-        Attributes={
-            "FifoQueue": "true",
-            "ContentBasedDeduplication": "true",
-            "VisibilityTimeout": str(visibility_timeout or settings["VisibilityTimeout"]),
-            "MessageRetentionPeriod": str(settings["MessageRetentionPeriod"]),
-            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": receives}),
-        },
-    )["QueueUrl"]
+    attributes["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": receives})
+    url = client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
     arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     logger.info("queues ready: %s (dead letters after %d receives -> %s)", name, receives, dead_letter_name)
     return SyncQueues(url, arn, dead_letter_url, dead_letter_arn, receives)
